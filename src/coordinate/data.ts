@@ -1,0 +1,132 @@
+import { InvalidInputError } from './errors.js'
+
+/**
+ * A value inside a data dict. Python's types map as: str (bytes) → Uint8Array, unicode → string,
+ * int → number or bigint (beyond 2^53), float → number, tuple → Tuple, uuid.UUID → Uuid,
+ * dict → DataDict (string keys) or Map (when a key is not a string), list → array.
+ */
+export type DataValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | Tuple
+  | Uuid
+  | DataValue[]
+  | DataMap
+  | DataDict
+
+/** A dict whose keys are not all strings (Python allows int keys, for one). */
+export type DataMap = Map<DataValue, DataValue>
+
+/** A dict with string keys: work spec definitions, work unit and attempt data, worker data. */
+export interface DataDict {
+  [key: string]: DataValue
+}
+
+/** A Python tuple: kept apart from lists so it comes back as a tuple (CBOR tag 128). */
+export class Tuple {
+  readonly items: DataValue[]
+
+  constructor(items: DataValue[] = []) {
+    this.items = items
+  }
+
+  /** Makes a tuple of the given items. */
+  static of(...items: DataValue[]): Tuple {
+    return new Tuple(items)
+  }
+}
+
+/** A UUID: 16 bytes, kept as a UUID rather than a string or bytes (CBOR tag 37). */
+export class Uuid {
+  readonly bytes: Uint8Array
+
+  constructor(bytes: Uint8Array) {
+    if (bytes.length !== 16) throw new InvalidInputError(`a UUID has 16 bytes, not ${bytes.length}`)
+    this.bytes = bytes
+  }
+
+  /** Parses the usual 8-4-4-4-12 hex form. */
+  static parse(text: string): Uuid {
+    const hex = text.replace(/-/g, '')
+    if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new InvalidInputError(`not a UUID: ${JSON.stringify(text)}`)
+    return new Uuid(Uint8Array.from(Buffer.from(hex, 'hex')))
+  }
+
+  /** The 8-4-4-4-12 hex form. */
+  toString(): string {
+    const h = Buffer.from(this.bytes).toString('hex')
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  }
+}
+
+/** A work unit key: any bytes; a string stands for its UTF-8 encoding. */
+export type WorkUnitKey = string | Uint8Array
+
+const utf8 = new TextEncoder()
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false })
+
+/** The bytes a work unit key stands for. */
+export function workUnitKeyBytes(key: WorkUnitKey): Uint8Array {
+  if (typeof key === 'string') return utf8.encode(key)
+  if (key instanceof Uint8Array) return key
+  throw new InvalidInputError(`a work unit key must be a string or bytes, not ${describe(key)}`)
+}
+
+/** A work unit key as text, for display and for the `name` of a unit (invalid UTF-8 shows as U+FFFD). */
+export function workUnitKeyName(key: Uint8Array): string {
+  return lenientUtf8.decode(key)
+}
+
+/** Tells whether a value is a plain string-keyed dict (not an array, Map, Tuple, Uuid or bytes). */
+export function isDataDict(value: unknown): value is DataDict {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/** Checks that `value` is a data dict made only of DataValues; throws InvalidInputError otherwise. */
+export function assertDataDict(value: unknown, what = 'data'): asserts value is DataDict {
+  if (!isDataDict(value)) throw new InvalidInputError(`${what} must be a dict, not ${describe(value)}`)
+  assertDataValue(value, what, 0)
+}
+
+const MAX_DEPTH = 256
+
+function assertDataValue(value: unknown, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new InvalidInputError(`${path} is nested more than ${MAX_DEPTH} deep`)
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return
+  if (typeof value === 'number' || typeof value === 'bigint') return
+  if (value instanceof Uint8Array || value instanceof Uuid) return
+  if (value instanceof Tuple) return assertItems(value.items, path, depth)
+  if (Array.isArray(value)) return assertItems(value, path, depth)
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      assertDataValue(k, `${path} key`, depth + 1)
+      assertDataValue(v, `${path}[${String(k)}]`, depth + 1)
+    }
+    return
+  }
+  if (isDataDict(value)) {
+    for (const [k, v] of Object.entries(value)) assertDataValue(v, `${path}.${k}`, depth + 1)
+    return
+  }
+  throw new InvalidInputError(`${path} holds ${describe(value)}, which data cannot store`)
+}
+
+function assertItems(items: readonly unknown[], path: string, depth: number): void {
+  items.forEach((item, i) => assertDataValue(item, `${path}[${i}]`, depth + 1))
+}
+
+/** A short description of a value's type for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (Array.isArray(value)) return 'a list'
+  if (value instanceof Uint8Array) return 'bytes'
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object'
+  return `a ${typeof value}`
+}

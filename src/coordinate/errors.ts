@@ -1,0 +1,91 @@
+/** Base class of every error coordinate-ts throws on purpose; `code` is stable for programs to match. */
+export class CoordinateError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+/** A work spec with this name does not exist in the namespace. */
+export class NoSuchWorkSpecError extends CoordinateError {
+  constructor(readonly workSpecName: string) {
+    super('NO_SUCH_WORK_SPEC', `No such work spec ${workSpecName}`)
+  }
+}
+
+/** A work unit with this key does not exist in the work spec. */
+export class NoSuchWorkUnitError extends CoordinateError {
+  constructor(readonly workUnitName: string) {
+    super('NO_SUCH_WORK_UNIT', `No such work unit ${JSON.stringify(workUnitName)}`)
+  }
+}
+
+/** The object behind a handle (or one of its ancestors) was deleted. */
+export class GoneError extends CoordinateError {
+  constructor(what = 'Object') {
+    super('GONE', `${what} no longer exists`)
+  }
+}
+
+/** A work spec dict lacks a non-empty `name`. */
+export class NoWorkSpecNameError extends CoordinateError {
+  constructor() {
+    super('NO_WORK_SPEC_NAME', "No 'name' key in work spec")
+  }
+}
+
+/** A work spec dict has a `name` that is not a string. */
+export class BadWorkSpecNameError extends CoordinateError {
+  constructor() {
+    super('BAD_WORK_SPEC_NAME', "Work spec 'name' must be a string")
+  }
+}
+
+/** setData tried to rename a work spec. */
+export class ChangedNameError extends CoordinateError {
+  constructor() {
+    super('CHANGED_NAME', "Cannot change work spec 'name'")
+  }
+}
+
+/** An attempt transition was asked of an attempt that is no longer pending. */
+export class NotPendingError extends CoordinateError {
+  constructor() {
+    super('NOT_PENDING', 'Attempt is not pending')
+  }
+}
+
+/** An attempt was renewed after another attempt took over its work unit. */
+export class LostLeaseError extends CoordinateError {
+  constructor() {
+    super('LOST_LEASE', 'No longer the active attempt')
+  }
+}
+
+/** A handle from one Coordinate was passed to another. */
+export class WrongBackendError extends CoordinateError {
+  constructor() {
+    super('WRONG_BACKEND', 'Object belongs to a different coordinate backend')
+  }
+}
+
+/** An argument is malformed (bad key, bad data, bad query, bad option); nothing was written. */
+export class InvalidInputError extends CoordinateError {
+  constructor(message: string) {
+    super('INVALID_INPUT', message)
+  }
+}
+
+/** A compare-and-swap write kept losing to concurrent writers and gave up. */
+export class ConflictError extends CoordinateError {
+  constructor(what: string) {
+    super('CONFLICT', `Concurrent updates to ${what} kept conflicting`)
+  }
+}
+
+/** The Coordinate was closed; no further calls are served. */
+export class ClosedError extends CoordinateError {
+  constructor() {
+    super('CLOSED', 'Coordinate is closed')
+  }
+}

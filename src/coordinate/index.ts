@@ -1,0 +1,8 @@
+export * from './api.js'
+export * from './clock.js'
+export * from './data.js'
+export * from './errors.js'
+export * from './status.js'
+export * from './summary.js'
+export * from './work-spec-meta.js'
+export { encodeData, decodeData, decodeDataDict } from './cbor-data.js'
