@@ -104,7 +104,9 @@ function normalizeMap(map: Map<unknown, unknown>, depth: number): DataValue {
   if (stringKeys) {
     const dict: DataDict = {}
     for (const [key, item] of map) {
-      dict[typeof key === 'string' ? key : decodeKeyText(key as Uint8Array)] = normalizeDecoded(item, depth + 1)
+      const name = typeof key === 'string' ? key : decodeKeyText(key as Uint8Array)
+      // defineProperty, not assignment: a "__proto__" key from the wire must stay plain data.
+      Object.defineProperty(dict, name, { value: normalizeDecoded(item, depth + 1), enumerable: true, writable: true, configurable: true })
     }
     return dict
   }

@@ -1,0 +1,134 @@
+import { type Kysely, sql } from 'kysely'
+
+// The whole model in one schema (named by the caller through search_path): namespaces, work
+// specs with their meta in columns, work units, workers and attempts. Data dicts are CBOR in
+// BYTEA so byte strings, tuples and UUIDs survive. Unit status is kept on the unit row
+// (`state` plus the lease end of its active attempt) so that counting and claiming never join
+// attempts; time-driven changes (lease ends, not-before passes) are derived at read time.
+
+const statements = [
+  `
+    CREATE TABLE namespace (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE
+      )
+  `,
+  `
+    CREATE TABLE work_spec (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        namespace_id bigint NOT NULL REFERENCES namespace (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        data bytea NOT NULL,
+        version bigint NOT NULL DEFAULT 1,
+        priority integer NOT NULL DEFAULT 0,
+        weight integer NOT NULL DEFAULT 20,
+        paused boolean NOT NULL DEFAULT false,
+        continuous boolean NOT NULL DEFAULT false,
+        can_be_continuous boolean NOT NULL DEFAULT false,
+        min_memory_gb double precision NOT NULL DEFAULT 0,
+        interval_ms bigint NOT NULL DEFAULT 0,
+        next_continuous timestamptz,
+        max_running integer NOT NULL DEFAULT 0,
+        max_attempts_returned integer NOT NULL DEFAULT 0,
+        max_retries integer NOT NULL DEFAULT 0,
+        next_work_spec_name text NOT NULL DEFAULT '',
+        runtime text NOT NULL DEFAULT '',
+        UNIQUE (namespace_id, name)
+      )
+  `,
+  `
+    CREATE TABLE worker (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        namespace_id bigint NOT NULL REFERENCES namespace (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        parent_id bigint REFERENCES worker (id) ON DELETE SET NULL,
+        active boolean NOT NULL DEFAULT true,
+        mode text NOT NULL DEFAULT '',
+        data bytea NOT NULL,
+        expiration timestamptz NOT NULL,
+        last_update timestamptz NOT NULL,
+        UNIQUE (namespace_id, name)
+      )
+  `,
+  `
+    CREATE INDEX worker_parent ON worker (parent_id) WHERE parent_id IS NOT NULL
+  `,
+  `
+    -- state: 'available' (no active attempt, or the last one was expired or retried),
+      -- 'pending', 'finished', 'failed': the status of the active attempt. A pending unit whose
+      -- lease_expires has passed reads as available even before the sweep rewrites it.
+      CREATE TABLE work_unit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        work_spec_id bigint NOT NULL REFERENCES work_spec (id) ON DELETE CASCADE,
+        name bytea NOT NULL,
+        data bytea NOT NULL,
+        version bigint NOT NULL DEFAULT 1,
+        priority double precision NOT NULL DEFAULT 0,
+        not_before timestamptz,
+        state text NOT NULL DEFAULT 'available'
+          CHECK (state IN ('available', 'pending', 'finished', 'failed')),
+        active_attempt_id bigint,
+        lease_expires timestamptz,
+        UNIQUE (work_spec_id, name)
+      )
+  `,
+  `
+    -- The claim order (priority DESC, name ASC) over available units only, so a claim with
+      -- LIMIT stops after the rows it takes however many units the spec holds.
+      CREATE INDEX work_unit_claim ON work_unit (work_spec_id, priority DESC, name)
+        WHERE state = 'available'
+  `,
+  `
+    -- Finding units whose lease ran out, for lazy expiry and the sweep.
+      CREATE INDEX work_unit_lease ON work_unit (lease_expires) WHERE state = 'pending'
+  `,
+  `
+    CREATE TABLE attempt (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        work_unit_id bigint NOT NULL REFERENCES work_unit (id) ON DELETE CASCADE,
+        -- Denormalised so pending counts per spec need no join through work_unit. No foreign key:
+        -- the unit's cascade already removes attempts, and a key check would lock the spec row
+        -- on every claim.
+        work_spec_id bigint NOT NULL,
+        worker_id bigint NOT NULL REFERENCES worker (id) ON DELETE CASCADE,
+        status text NOT NULL DEFAULT 'pending'
+          CHECK (status IN ('pending', 'expired', 'finished', 'failed', 'retryable')),
+        -- NULL until the attempt gets data of its own: it then reads as its unit's data.
+        data bytea,
+        start_time timestamptz NOT NULL,
+        end_time timestamptz,
+        expiration_time timestamptz NOT NULL,
+        -- On its worker's active list (not: the active attempt of its unit).
+        active boolean NOT NULL DEFAULT true
+      )
+  `,
+  `
+    CREATE INDEX attempt_work_unit ON attempt (work_unit_id)
+  `,
+  `
+    CREATE INDEX attempt_worker ON attempt (worker_id)
+  `,
+  `
+    CREATE INDEX attempt_worker_active ON attempt (worker_id) WHERE active
+  `,
+  `
+    CREATE INDEX attempt_spec_pending ON attempt (work_spec_id) WHERE status = 'pending'
+  `,
+  `
+    CREATE INDEX attempt_pending_expiry ON attempt (expiration_time) WHERE status = 'pending'
+  `,
+  `
+    CREATE INDEX attempt_ended ON attempt (end_time) WHERE end_time IS NOT NULL
+  `,
+]
+
+/** Creates the core tables and the indexes that the claim and lookup paths use. */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  // One statement per call: PGlite's extended protocol takes a single statement.
+  for (const statement of statements) await sql.raw(statement).execute(db)
+}
+
+/** Drops everything 0001 created. */
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE attempt, work_unit, worker, work_spec, namespace`.execute(db)
+}

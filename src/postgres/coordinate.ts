@@ -1,0 +1,80 @@
+import { sql } from 'kysely'
+import type { Coordinate, Namespace, SummaryRecord } from '../coordinate/api.js'
+import { PostgresNamespace } from './namespace.js'
+import { summarize } from './summary.js'
+import type { Store } from './store.js'
+import { expireLeases } from './lease-expiry.js'
+import { type PruneResult, type RetentionPolicy, prune } from './retention.js'
+
+/** The Coordinate API over PostgreSQL (or PGlite); made by openCoordinate(). */
+export class PostgresCoordinate implements Coordinate {
+  readonly #store: Store
+  #sweeper: NodeJS.Timeout | undefined
+
+  constructor(store: Store) {
+    this.#store = store
+  }
+
+  /** Gets the namespace with this name, creating it if needed (one statement). */
+  async namespace(name: string): Promise<Namespace> {
+    if (typeof name !== 'string') throw new TypeError('a namespace name must be a string')
+    // Insert-or-select in one statement; an insert racing ours and committing after our
+    // snapshot makes both halves come back empty, so try again.
+    for (;;) {
+      const row = await this.#store.row(sql<{ id: string }>`
+        WITH inserted AS (
+          INSERT INTO namespace (name) VALUES (${name}) ON CONFLICT (name) DO NOTHING RETURNING id
+        )
+        SELECT id::text FROM inserted
+        UNION ALL
+        SELECT id::text FROM namespace WHERE name = ${name}
+        LIMIT 1`)
+      if (row) return new PostgresNamespace(this.#store, row.id, name)
+    }
+  }
+
+  /** Every namespace, sorted by name. */
+  async namespaces(): Promise<Namespace[]> {
+    const rows = await this.#store.rows(sql<{ id: string; name: string }>`SELECT id::text, name FROM namespace ORDER BY name`)
+    return rows.map((row) => new PostgresNamespace(this.#store, row.id, row.name))
+  }
+
+  /** Unit counts for every namespace. */
+  summarize(): Promise<SummaryRecord[]> {
+    return summarize(this.#store, {})
+  }
+
+  /** Marks every attempt whose lease has run out as expired and frees its unit; returns how many. */
+  expireLeases(): Promise<number> {
+    return expireLeases(this.#store)
+  }
+
+  /** Deletes old finished and failed units and old attempts as the policy says. */
+  prune(policy: RetentionPolicy): Promise<PruneResult> {
+    return prune(this.#store, policy)
+  }
+
+  /**
+   * Runs expireLeases() every `intervalMs` so a dead worker's units come back even when nobody
+   * reads them. The timer is unref'd; errors go to `onError` and the sweep carries on.
+   */
+  startLeaseSweeper(intervalMs: number, onError: (error: unknown) => void = () => undefined): void {
+    this.stopLeaseSweeper()
+    this.#sweeper = setInterval(() => {
+      this.expireLeases().catch(onError)
+    }, intervalMs)
+    this.#sweeper.unref()
+  }
+
+  /** Stops the sweeper started by startLeaseSweeper(). */
+  stopLeaseSweeper(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+  }
+
+  /** Stops the sweeper and closes the database connections. */
+  async close(): Promise<void> {
+    this.stopLeaseSweeper()
+    await this.#store.close()
+  }
+}

@@ -1,0 +1,72 @@
+import { PGlite } from '@electric-sql/pglite'
+import { CompiledQuery, Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { type Clock, systemClock } from '../coordinate/clock.js'
+import { InvalidInputError } from '../coordinate/errors.js'
+import { migrateToLatest } from './migrate.js'
+import { PostgresCoordinate } from './coordinate.js'
+import { Store } from './store.js'
+
+/** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
+export interface OpenOptions {
+  /** A `postgres://` URL; a `pg` pool is opened on it. */
+  databaseUrl?: string
+  /** A directory for embedded PGlite (created if missing); ignored when `databaseUrl` is set. */
+  dataDir?: string
+  /** The Postgres schema holding coordinate-ts's tables (default `coordinate`). */
+  schema?: string
+  /** Where time comes from (default: the system clock). */
+  clock?: Clock
+  /** Most connections the pool opens (default 10). */
+  poolSize?: number
+  /**
+   * How often to write down expired leases (ms; default 30 s; 0 = never). Reads already treat a
+   * lease past its end as expired; the sweep frees the rows so claims and counts stay cheap.
+   */
+  leaseSweepMs?: number
+}
+
+/**
+ * Opens a Postgres-backed Coordinate and brings its schema up to date.
+ *
+ * @example
+ * const coordinate = await openCoordinate({ databaseUrl: 'postgres://localhost/jobs' })
+ * const ns = await coordinate.namespace('')
+ * const spec = await ns.setWorkSpec({ name: 'crawl' })
+ * await spec.addWorkUnits([{ key: 'https://example.com/' }])
+ */
+export async function openCoordinate(options: OpenOptions = {}): Promise<PostgresCoordinate> {
+  const schema = options.schema ?? 'coordinate'
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new InvalidInputError(`bad schema name ${JSON.stringify(schema)}`)
+  const db = options.databaseUrl ? openPool(options.databaseUrl, schema, options.poolSize ?? 10) : openPGlite(options.dataDir, schema)
+  try {
+    await migrateToLatest(db, schema)
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, options.databaseUrl === undefined))
+  const sweepMs = options.leaseSweepMs ?? 30_000
+  if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
+  return coordinate
+}
+
+function openPool(databaseUrl: string, schema: string, max: number): Kysely<unknown> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` })
+  // An idle client's error (server restart) would otherwise crash the process.
+  pool.on('error', () => undefined)
+  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+}
+
+function openPGlite(dataDir: string | undefined, schema: string): Kysely<unknown> {
+  const pglite = new PGlite(dataDir)
+  return new Kysely<unknown>({
+    dialect: new PGliteDialect({
+      pglite,
+      // PGlite is one session, so setting the path once covers every query.
+      onCreateConnection: async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw(`SET search_path TO ${schema}`))
+      },
+    }),
+  })
+}

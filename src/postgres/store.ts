@@ -1,0 +1,66 @@
+import type { Kysely, RawBuilder, Transaction } from 'kysely'
+import type { Clock } from '../coordinate/clock.js'
+import { ClosedError, GoneError } from '../coordinate/errors.js'
+import { isPgError } from './migrate.js'
+
+/** Something queries run on: the database or an open transaction. */
+export type Executor = Kysely<unknown> | Transaction<unknown>
+
+/** The database, the clock, and the error mapping every handle of one Coordinate shares. */
+export class Store {
+  #closed = false
+
+  constructor(
+    readonly db: Kysely<unknown>,
+    readonly clock: Clock,
+    /** True for PGlite: one session, so no concurrency and no cross-process notifications. */
+    readonly embedded: boolean,
+  ) {}
+
+  /** The current time according to the injected clock. */
+  now(): Date {
+    return this.clock.now()
+  }
+
+  /** Runs one statement and returns its rows, mapping Postgres errors to coordinate errors. */
+  async rows<T>(query: RawBuilder<T>, executor: Executor = this.db): Promise<T[]> {
+    this.#checkOpen()
+    try {
+      return (await query.execute(executor)).rows
+    } catch (error) {
+      throw mapError(error)
+    }
+  }
+
+  /** Runs one statement and returns its first row, or undefined. */
+  async row<T>(query: RawBuilder<T>, executor: Executor = this.db): Promise<T | undefined> {
+    return (await this.rows(query, executor))[0]
+  }
+
+  /** Runs `fn` in a transaction; every query inside must use the transaction it is given. */
+  async transaction<T>(fn: (trx: Transaction<unknown>) => Promise<T>): Promise<T> {
+    this.#checkOpen()
+    try {
+      return await this.db.transaction().execute(fn)
+    } catch (error) {
+      throw mapError(error)
+    }
+  }
+
+  /** Closes the pool (or PGlite); later calls throw ClosedError. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.db.destroy()
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError()
+  }
+}
+
+// A foreign-key violation on insert means a parent row (spec, unit, worker) was deleted under us.
+function mapError(error: unknown): unknown {
+  if (isPgError(error, '23503')) return new GoneError()
+  return error
+}

@@ -1,0 +1,150 @@
+import { sql } from 'kysely'
+import type { AddWorkUnitItem, SummaryRecord, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
+import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
+import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
+import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
+import type { WorkUnitStatus } from '../coordinate/status.js'
+import { type WorkSpecMeta, type WorkSpecMetaUpdate, parseWorkSpecData } from '../coordinate/work-spec-meta.js'
+import type { PostgresNamespace } from './namespace.js'
+import { limitSql, unitStatusSql, workUnitQuerySql, bytea } from './sql-fragments.js'
+import { summarize } from './summary.js'
+import { PostgresWorkUnit } from './work-unit.js'
+import { upsertWorkUnits, validateWorkUnitItems } from './work-unit-upsert.js'
+import { readWorkSpecMeta, writeWorkSpecMeta } from './work-spec-meta-sql.js'
+import { checkedKey } from './work-unit-key.js'
+
+/** A work spec row, addressed by id. */
+export class PostgresWorkSpec implements WorkSpec {
+  constructor(
+    readonly namespace: PostgresNamespace,
+    readonly id: string,
+    readonly name: string,
+  ) {}
+
+  get #store() {
+    return this.namespace.store
+  }
+
+  /** The definition dict. */
+  async data(): Promise<DataDict> {
+    const row = await this.#store.row(sql<{ data: Uint8Array }>`SELECT data FROM work_spec WHERE id = ${this.id}`)
+    if (!row) throw new GoneError('Work spec')
+    return decodeDataDict(row.data)
+  }
+
+  /** Replaces the definition and re-derives all meta; the name cannot change. */
+  async setData(data: DataDict): Promise<void> {
+    const { name, meta } = parseWorkSpecData(data)
+    if (name !== this.name) throw new ChangedNameError()
+    const rows = await this.#store.rows(sql`
+      UPDATE work_spec SET data = ${encodeData(data)}, version = version + 1, priority = ${meta.priority},
+        weight = ${meta.weight}, paused = ${meta.paused}, continuous = ${meta.continuous},
+        can_be_continuous = ${meta.canBeContinuous}, min_memory_gb = ${meta.minMemoryGb},
+        interval_ms = ${meta.intervalMs}, next_continuous = NULL, max_running = ${meta.maxRunning},
+        max_attempts_returned = ${meta.maxAttemptsReturned}, max_retries = ${meta.maxRetries},
+        next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}
+      WHERE id = ${this.id} RETURNING id`)
+    if (rows.length === 0) throw new GoneError('Work spec')
+  }
+
+  /** The meta; with counts, available and pending units are counted at the clock's now. */
+  meta(options: { withCounts?: boolean } = {}): Promise<WorkSpecMeta> {
+    return readWorkSpecMeta(this.#store, this.id, options.withCounts === true)
+  }
+
+  /** Changes the settable meta fields. */
+  setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+    return writeWorkSpecMeta(this.#store, this.id, meta)
+  }
+
+  /** Adds or updates one unit (an upsert). */
+  async addWorkUnit(key: WorkUnitKey, data: DataDict = {}, meta: Partial<WorkUnitMeta> = {}): Promise<WorkUnit> {
+    const [item] = validateWorkUnitItems([{ key, data, meta }])
+    const [row] = await upsertWorkUnits(this.#store, this.id, [item!])
+    if (!row) throw new GoneError('Work spec')
+    return new PostgresWorkUnit(this, row.id, item!.key)
+  }
+
+  /** Adds or updates many units in one statement per chunk, inside one transaction. */
+  async addWorkUnits(items: readonly AddWorkUnitItem[]): Promise<number> {
+    const valid = validateWorkUnitItems(items)
+    if (valid.length === 0) return 0
+    return (await upsertWorkUnits(this.#store, this.id, valid)).length
+  }
+
+  /** The unit with this key: one indexed lookup. */
+  async workUnit(key: WorkUnitKey): Promise<WorkUnit> {
+    const bytes = checkedKey(key)
+    const row = await this.#store.row(
+      sql<{ id: string }>`SELECT id::text FROM work_unit WHERE work_spec_id = ${this.id} AND name = ${bytea(bytes)}`,
+    )
+    if (!row) throw new NoSuchWorkUnitError(new TextDecoder().decode(bytes))
+    return new PostgresWorkUnit(this, row.id, bytes)
+  }
+
+  /** The selected units in key order. */
+  async workUnits(query: WorkUnitQuery = {}): Promise<WorkUnit[]> {
+    const now = this.#store.now()
+    const rows = await this.#store.rows(sql<{ id: string; name: Uint8Array }>`
+      SELECT u.id::text, u.name FROM work_unit u
+      WHERE ${workUnitQuerySql(this.id, query, now)}
+      ORDER BY u.name ${limitSql(query)}`)
+    return rows.map((r) => new PostgresWorkUnit(this, r.id, new Uint8Array(r.name)))
+  }
+
+  /** Units per status; one scan of the spec's units, no join. */
+  async countWorkUnitStatus(): Promise<Partial<Record<WorkUnitStatus, number>>> {
+    const now = this.#store.now()
+    const rows = await this.#store.rows(sql<{ status: WorkUnitStatus; count: number }>`
+      SELECT ${unitStatusSql(now)} AS status, count(*)::integer AS count
+      FROM work_unit u WHERE u.work_spec_id = ${this.id} GROUP BY 1`)
+    const counts: Partial<Record<WorkUnitStatus, number>> = {}
+    for (const r of rows) counts[r.status] = r.count
+    return counts
+  }
+
+  /** Sets the priority of the selected units. */
+  setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
+    checkPriority(priority)
+    return this.#updatePriorities(query, sql`${priority}::double precision`)
+  }
+
+  /** Adds `delta` to the priority of the selected units. */
+  adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
+    checkPriority(delta)
+    return this.#updatePriorities(query, sql`work_unit.priority + ${delta}::double precision`)
+  }
+
+  async #updatePriorities(query: WorkUnitQuery, value: ReturnType<typeof sql>): Promise<number> {
+    const now = this.#store.now()
+    const rows = await this.#store.rows(sql`
+      UPDATE work_unit SET priority = ${value}
+      WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
+      RETURNING id`)
+    return rows.length
+  }
+
+  /** Deletes the selected units (their attempts go by cascade) in one statement. */
+  async deleteWorkUnits(query: WorkUnitQuery = {}): Promise<number> {
+    const now = this.#store.now()
+    const row = await this.#store.row(sql<{ count: number }>`
+      WITH deleted AS (
+        DELETE FROM work_unit
+        WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
+        RETURNING 1
+      )
+      SELECT count(*)::integer AS count FROM deleted`)
+    return row?.count ?? 0
+  }
+
+  /** Unit counts for this spec. */
+  summarize(): Promise<SummaryRecord[]> {
+    return summarize(this.#store, { workSpecId: this.id })
+  }
+}
+
+function checkPriority(value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidInputError(`a priority must be a finite number, not ${String(value)}`)
+  }
+}
