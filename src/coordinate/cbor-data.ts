@@ -1,6 +1,7 @@
 import { Decoder, Encoder, FLOAT32_OPTIONS, Tag, addExtension } from 'cbor-x'
 import { type DataDict, type DataValue, Tuple, Uuid, describe, isDataDict } from './data.js'
 import { InvalidInputError } from './errors.js'
+import { toCborValue } from './cbor-value.js'
 
 /** CBOR tag for a Python tuple (Diffeo's own). */
 export const TUPLE_TAG = 128
@@ -46,7 +47,7 @@ const decoder = new Decoder(CBOR_OPTIONS)
 
 /** Encodes a data value as CBOR, tuples as tag 128 and UUIDs as tag 37. */
 export function encodeData(value: DataValue): Uint8Array {
-  return encoder.encode(value)
+  return encoder.encode(toCborValue(value))
 }
 
 /** Decodes CBOR written by encodeData (or by a Python client) back into a data value. */

@@ -66,12 +66,14 @@ export class Uuid {
 /** A work unit key: any bytes; a string stands for its UTF-8 encoding. */
 export type WorkUnitKey = string | Uint8Array
 
-const utf8 = new TextEncoder()
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false })
 
 /** The bytes a work unit key stands for. */
 export function workUnitKeyBytes(key: WorkUnitKey): Uint8Array {
-  if (typeof key === 'string') return utf8.encode(key)
+  if (typeof key === 'string') {
+    const bytes = Buffer.from(key, 'utf8')
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
   if (key instanceof Uint8Array) return key
   throw new InvalidInputError(`a work unit key must be a string or bytes, not ${describe(key)}`)
 }
@@ -91,34 +93,53 @@ export function isDataDict(value: unknown): value is DataDict {
 /** Checks that `value` is a data dict made only of DataValues; throws InvalidInputError otherwise. */
 export function assertDataDict(value: unknown, what = 'data'): asserts value is DataDict {
   if (!isDataDict(value)) throw new InvalidInputError(`${what} must be a dict, not ${describe(value)}`)
-  assertDataValue(value, what, 0)
+  const bad = findBadValue(value, 0)
+  if (bad !== undefined) throw new InvalidInputError(`${what}${bad.path} ${bad.reason}`)
 }
 
 const MAX_DEPTH = 256
 
-function assertDataValue(value: unknown, path: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new InvalidInputError(`${path} is nested more than ${MAX_DEPTH} deep`)
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return
-  if (typeof value === 'number' || typeof value === 'bigint') return
-  if (value instanceof Uint8Array || value instanceof Uuid) return
-  if (value instanceof Tuple) return assertItems(value.items, path, depth)
-  if (Array.isArray(value)) return assertItems(value, path, depth)
-  if (value instanceof Map) {
-    for (const [k, v] of value) {
-      assertDataValue(k, `${path} key`, depth + 1)
-      assertDataValue(v, `${path}[${String(k)}]`, depth + 1)
-    }
-    return
-  }
-  if (isDataDict(value)) {
-    for (const [k, v] of Object.entries(value)) assertDataValue(v, `${path}.${k}`, depth + 1)
-    return
-  }
-  throw new InvalidInputError(`${path} holds ${describe(value)}, which data cannot store`)
+interface BadValue {
+  path: string
+  reason: string
 }
 
-function assertItems(items: readonly unknown[], path: string, depth: number): void {
-  items.forEach((item, i) => assertDataValue(item, `${path}[${i}]`, depth + 1))
+// Returns where the first unstorable value is, or undefined. Paths are built only on the way
+// back from a failure: this runs for every unit of a bulk add.
+function findBadValue(value: unknown, depth: number): BadValue | undefined {
+  if (value === null) return undefined
+  switch (typeof value) {
+    case 'boolean':
+    case 'string':
+    case 'number':
+    case 'bigint':
+      return undefined
+  }
+  if (depth > MAX_DEPTH) return { path: '', reason: `is nested more than ${MAX_DEPTH} deep` }
+  if (value instanceof Uint8Array || value instanceof Uuid) return undefined
+  if (Array.isArray(value) || value instanceof Tuple) {
+    const items: readonly unknown[] = value instanceof Tuple ? value.items : value
+    for (let i = 0; i < items.length; i++) {
+      const bad = findBadValue(items[i], depth + 1)
+      if (bad) return { path: `[${i}]${bad.path}`, reason: bad.reason }
+    }
+    return undefined
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const bad = findBadValue(k, depth + 1) ?? findBadValue(v, depth + 1)
+      if (bad) return { path: `[${String(k)}]${bad.path}`, reason: bad.reason }
+    }
+    return undefined
+  }
+  if (isDataDict(value)) {
+    for (const k in value) {
+      const bad = findBadValue(value[k], depth + 1)
+      if (bad) return { path: `.${k}${bad.path}`, reason: bad.reason }
+    }
+    return undefined
+  }
+  return { path: '', reason: `holds ${describe(value)}, which data cannot store` }
 }
 
 /** A short description of a value's type for error messages. */

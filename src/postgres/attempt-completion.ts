@@ -6,6 +6,7 @@ import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from
 import { parseWorkUnitOutput } from '../coordinate/work-unit-output.js'
 import type { Executor, Store } from './store.js'
 import { upsertWorkUnits } from './work-unit-upsert.js'
+import { bytea } from './sql-fragments.js'
 
 interface CompletionRow {
   all_pending: boolean
@@ -99,8 +100,8 @@ async function chainOutput(store: Store, trx: Executor, row: CompletionRow, now:
   if (row.next_spec_id === null || row.data === null) return
   const output = decodeDataDict(row.data).output
   const units = parseWorkUnitOutput(output, now).map((u) => ({
-    key: u.key,
-    data: Buffer.from(encodeData(u.data)),
+    key: bytea(u.key),
+    data: bytea(encodeData(u.data)),
     priority: u.priority,
     notBefore: u.notBefore,
   }))

@@ -9,7 +9,7 @@ import type { PostgresNamespace } from './namespace.js'
 import { limitSql, unitStatusSql, workUnitQuerySql, bytea } from './sql-fragments.js'
 import { summarize } from './summary.js'
 import { PostgresWorkUnit } from './work-unit.js'
-import { upsertWorkUnits, validateWorkUnitItems } from './work-unit-upsert.js'
+import { upsertWorkUnits, validateWorkUnitItems, writeWorkUnits } from './work-unit-upsert.js'
 import { readWorkSpecMeta, writeWorkSpecMeta } from './work-spec-meta-sql.js'
 import { checkedKey } from './work-unit-key.js'
 
@@ -62,14 +62,12 @@ export class PostgresWorkSpec implements WorkSpec {
     const [item] = validateWorkUnitItems([{ key, data, meta }])
     const [row] = await upsertWorkUnits(this.#store, this.id, [item!])
     if (!row) throw new GoneError('Work spec')
-    return new PostgresWorkUnit(this, row.id, item!.key)
+    return new PostgresWorkUnit(this, row.id, new Uint8Array(item!.key))
   }
 
-  /** Adds or updates many units in one statement per chunk, inside one transaction. */
-  async addWorkUnits(items: readonly AddWorkUnitItem[]): Promise<number> {
-    const valid = validateWorkUnitItems(items)
-    if (valid.length === 0) return 0
-    return (await upsertWorkUnits(this.#store, this.id, valid)).length
+  /** Adds or updates many units: one statement per 10,000, all in one transaction. */
+  addWorkUnits(items: readonly AddWorkUnitItem[]): Promise<number> {
+    return writeWorkUnits(this.#store, this.id, items)
   }
 
   /** The unit with this key: one indexed lookup. */

@@ -1,30 +1,31 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict, describe } from '../coordinate/data.js'
-import { InvalidInputError } from '../coordinate/errors.js'
-import type { Executor, Store } from './store.js'
+import { GoneError, InvalidInputError } from '../coordinate/errors.js'
+import { isPgError } from './migrate.js'
 import { bytea } from './sql-fragments.js'
+import type { Executor, Store } from './store.js'
 import { checkedKey } from './work-unit-key.js'
 
 /** A unit ready to write: key bytes, encoded data and meta. */
 export interface ValidWorkUnit {
-  key: Uint8Array
+  key: Buffer
   data: Buffer
   priority: number
   notBefore: Date | null
 }
 
 /**
- * Checks every item before anything is written, so one bad item rejects the whole call.
- * A key given twice keeps its last item, as repeated addWorkUnit calls would.
+ * Checks items and encodes their data. A key given twice keeps its last item, as repeated
+ * addWorkUnit calls would (one statement may not touch a row twice).
  */
-export function validateWorkUnitItems(items: readonly AddWorkUnitItem[]): ValidWorkUnit[] {
-  if (!Array.isArray(items)) throw new InvalidInputError(`work units must come as a list, not ${describe(items)}`)
+export function validateWorkUnitItems(items: readonly AddWorkUnitItem[], offset = 0): ValidWorkUnit[] {
   const byKey = new Map<string, ValidWorkUnit>()
-  items.forEach((item, i) => {
+  items.forEach((item, j) => {
+    const i = offset + j
     if (item === null || typeof item !== 'object') throw new InvalidInputError(`work unit ${i} is ${describe(item)}, not an item`)
-    const key = checkedKey(item.key)
+    const key = bytea(checkedKey(item.key))
     const data = item.data ?? {}
     assertDataDict(data, `work unit ${i} data`)
     const priority = item.meta?.priority ?? 0
@@ -35,53 +36,121 @@ export function validateWorkUnitItems(items: readonly AddWorkUnitItem[]): ValidW
     if (notBefore !== null && !(notBefore instanceof Date && Number.isFinite(notBefore.getTime()))) {
       throw new InvalidInputError(`work unit ${i} notBefore must be a valid Date or null`)
     }
-    const hex = Buffer.from(key).toString('hex')
-    byKey.delete(hex)
-    byKey.set(hex, { key, data: Buffer.from(encodeData(data)), priority, notBefore })
+    // latin1 maps each byte to one character: a cheap exact map key for arbitrary bytes.
+    const id = key.toString('latin1')
+    byKey.delete(id)
+    byKey.set(id, { key, data: bytea(encodeData(data)), priority, notBefore })
   })
   return [...byKey.values()]
 }
 
 // Rows per statement: large enough that round trips stop mattering, small enough that one
-// statement's parameter arrays stay a few megabytes.
+// statement's parameter arrays stay a few megabytes and the next chunk's encoding overlaps
+// the database's work on this one.
 const CHUNK = 10_000
 
 /**
- * Upserts units into a spec. A new key is inserted; an existing one gets the new data and meta,
- * and if it was finished or failed it becomes available again (its history stays); a pending
- * unit keeps running. Several chunks run in one transaction, so the call is all or nothing.
+ * Adds or updates many units, all or nothing: every chunk runs in one transaction and a bad
+ * item anywhere rolls back what went before it. Chunk k+1 is validated and encoded while the
+ * database inserts chunk k. Returns how many distinct units were written per chunk, summed.
  */
-export async function upsertWorkUnits(
-  store: Store,
-  specId: string,
-  units: readonly ValidWorkUnit[],
-  executor?: Executor,
-): Promise<{ id: string }[]> {
-  if (units.length <= CHUNK) return upsertChunk(store, executor ?? store.db, specId, units)
-  const inChunks = async (trx: Executor) => {
-    const ids: { id: string }[] = []
-    for (let i = 0; i < units.length; i += CHUNK) ids.push(...(await upsertChunk(store, trx, specId, units.slice(i, i + CHUNK))))
-    return ids
+export async function writeWorkUnits(store: Store, specId: string, items: readonly AddWorkUnitItem[]): Promise<number> {
+  if (!Array.isArray(items)) throw new InvalidInputError(`work units must come as a list, not ${describe(items)}`)
+  if (items.length <= CHUNK) {
+    const units = validateWorkUnitItems(items)
+    if (units.length > 0) await insertOrUpsert(store, store.db, specId, units)
+    return units.length
   }
-  return executor ? inChunks(executor) : store.transaction(inChunks)
+  return store.transaction(async (trx) => {
+    let written = 0
+    let inFlight: Promise<void> = Promise.resolve()
+    try {
+      for (let start = 0; start < items.length; start += CHUNK) {
+        const units = validateWorkUnitItems(items.slice(start, start + CHUNK), start)
+        const columns = unitColumns(units)
+        await inFlight
+        inFlight = insertOrUpsert(store, trx, specId, units, columns)
+        written += units.length
+      }
+    } finally {
+      // Never leave a statement running on the transaction when a later chunk is rejected.
+      await inFlight.catch(() => undefined)
+    }
+    await inFlight
+    return written
+  })
 }
 
-function upsertChunk(store: Store, executor: Executor, specId: string, units: readonly ValidWorkUnit[]): Promise<{ id: string }[]> {
+// A plain INSERT costs about half an upsert (no speculative insertion), and bulk loads are
+// mostly new keys; when a key already exists the insert fails whole and the upsert runs.
+async function insertOrUpsert(store: Store, executor: Executor, specId: string, units: readonly ValidWorkUnit[], columns?: UnitColumns): Promise<void> {
+  const inTransaction = columns !== undefined
+  if (inTransaction) await store.rows(sql`SAVEPOINT add_work_units`, executor)
+  try {
+    const insert = insertSql(specId, columns ?? unitColumns(units), sql``, sql`RETURNING 1`)
+    const counted = await store.row(sql<{ n: number }>`WITH inserted AS (${insert}) SELECT count(*)::integer AS n FROM inserted`, executor)
+    if (counted?.n === 0) throw new GoneError('Work spec')
+    if (inTransaction) await store.rows(sql`RELEASE SAVEPOINT add_work_units`, executor)
+  } catch (error) {
+    if (!isPgError(error, '23505')) throw error
+    if (inTransaction) await store.rows(sql`ROLLBACK TO SAVEPOINT add_work_units`, executor)
+    await upsertWorkUnits(store, specId, units, executor)
+  }
+}
+
+/**
+ * Upserts units into a spec in one statement. A new key is inserted; an existing one gets the
+ * new data and meta, and if it was finished or failed it becomes available again (its history
+ * stays); a pending unit keeps running.
+ */
+export function upsertWorkUnits(store: Store, specId: string, units: readonly ValidWorkUnit[], executor: Executor = store.db): Promise<{ id: string }[]> {
   return store.rows(
-    sql<{ id: string }>`
-      INSERT INTO work_unit AS u (work_spec_id, name, data, priority, not_before)
-      SELECT ${specId}, k.name, k.data, k.priority, k.not_before
-      FROM unnest(${units.map((u) => bytea(u.key))}::bytea[], ${units.map((u) => u.data)}::bytea[],
-                  ${units.map((u) => u.priority)}::double precision[], ${units.map((u) => u.notBefore)}::timestamptz[])
-        AS k (name, data, priority, not_before)
-      ON CONFLICT (work_spec_id, name) DO UPDATE SET
+    insertSql(
+      specId,
+      unitColumns(units),
+      sql`ON CONFLICT (work_spec_id, name) DO UPDATE SET
         data = EXCLUDED.data,
         priority = EXCLUDED.priority,
         not_before = EXCLUDED.not_before,
         version = u.version + 1,
         state = CASE WHEN u.state IN ('finished', 'failed') THEN 'available' ELSE u.state END,
-        active_attempt_id = CASE WHEN u.state IN ('finished', 'failed') THEN NULL ELSE u.active_attempt_id END
-      RETURNING id::text`,
+        active_attempt_id = CASE WHEN u.state IN ('finished', 'failed') THEN NULL ELSE u.active_attempt_id END`,
+      sql`RETURNING id::text`,
+    ),
     executor,
   )
+}
+
+/** The four columns of a batch as Postgres array literals. */
+interface UnitColumns {
+  names: string
+  datas: string
+  priorities: string
+  notBefores: string
+}
+
+// Array literals built here rather than by the driver, so that for a bulk add they are built
+// while the database is still busy with the previous chunk.
+function unitColumns(units: readonly ValidWorkUnit[]): UnitColumns {
+  const hex = (b: Buffer) => `"\\\\x${b.toString('hex')}"`
+  return {
+    names: `{${units.map((u) => hex(u.key)).join(',')}}`,
+    datas: `{${units.map((u) => hex(u.data)).join(',')}}`,
+    priorities: `{${units.map((u) => String(u.priority)).join(',')}}`,
+    notBefores: `{${units.map((u) => (u.notBefore ? `"${u.notBefore.toISOString()}"` : 'NULL')).join(',')}}`,
+  }
+}
+
+function insertSql(specId: string, columns: UnitColumns, onConflict: RawBuilder<unknown>, returning = sql``): RawBuilder<{ id: string }> {
+  // The key-share lock on the spec row stands in for a foreign key: a concurrent destroyWorkSpec
+  // waits for this statement, and its trigger then deletes what we inserted.
+  return sql<{ id: string }>`
+    INSERT INTO work_unit AS u (work_spec_id, name, data, priority, not_before)
+    SELECT s.id, k.name, k.data, k.priority, k.not_before
+    FROM (SELECT id FROM work_spec WHERE id = ${specId} FOR KEY SHARE) s,
+         unnest(${columns.names}::bytea[], ${columns.datas}::bytea[],
+                ${columns.priorities}::double precision[], ${columns.notBefores}::timestamptz[])
+           AS k (name, data, priority, not_before)
+    ${onConflict}
+    ${returning}`
 }

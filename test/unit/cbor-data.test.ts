@@ -26,3 +26,10 @@ describe('data codec', () => {
     expect(Buffer.from(encodeData(1.5)).toString('hex')).toBe('fb3ff8000000000000')
   })
 })
+
+describe('data codec integers', () => {
+  it('keeps integers beyond 32 bits as integers, not floats', () => {
+    expect(Buffer.from(encodeData(2 ** 40)).toString('hex')).toBe('1b0000010000000000')
+    expect(decodeData(encodeData({ big: 2 ** 40 }))).toEqual({ big: 2 ** 40 })
+  })
+})
