@@ -1,0 +1,90 @@
+import pg from 'pg'
+import type { Attempt } from '../src/coordinate/api.js'
+import { openCoordinate } from '../src/postgres/open.js'
+import { dropDatabase, freshDatabase, report, timed } from './support.js'
+
+const WORKERS = 8
+
+/** 8 workers claim and finish every unit of a spec in batches; returns units per second. */
+async function coordinateLoop(url: string, units: number, batch: number): Promise<number> {
+  const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0, poolSize: WORKERS + 2 })
+  try {
+    const ns = await coordinate.namespace(`loop-${units}-${batch}`)
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    for (let start = 0; start < units; start += 100_000) {
+      await spec.addWorkUnits(Array.from({ length: Math.min(100_000, units - start) }, (_, i) => ({ key: `u${String(start + i).padStart(9, '0')}` })))
+    }
+    const workers = await Promise.all(Array.from({ length: WORKERS }, (_, i) => ns.worker(`w${i}`)))
+    const target = Math.min(units, 20_000 * Math.max(1, batch / 10))
+    let done = 0
+    const { ms } = await timed(() =>
+      Promise.all(
+        workers.map(async (worker) => {
+          while (done < target) {
+            const attempts: Attempt[] = await worker.requestAttempts({ numberOfWorkUnits: batch })
+            if (attempts.length === 0) return
+            await ns.completeAttempts(attempts.map((attempt) => ({ attempt, status: 'finished' as const })))
+            done += attempts.length
+          }
+        }),
+      ),
+    )
+    return done / (ms / 1000)
+  } finally {
+    await coordinate.close()
+  }
+}
+
+/** The same loop in bare SQL on a one-table queue: the floor a SKIP LOCKED claim can reach here. */
+async function bareLoop(url: string, units: number, batch: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: WORKERS + 2 })
+  try {
+    await pool.query('DROP TABLE IF EXISTS bare_job')
+    await pool.query(`CREATE TABLE bare_job (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
+      priority double precision NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'available', worker text, expires timestamptz)`)
+    await pool.query(`CREATE INDEX bare_job_claim ON bare_job (priority DESC, name) WHERE state = 'available'`)
+    await pool.query(`INSERT INTO bare_job (name) SELECT 'u' || lpad(g::text, 9, '0') FROM generate_series(1, $1) g`, [units])
+    await pool.query('VACUUM ANALYZE bare_job')
+    const target = Math.min(units, 20_000 * Math.max(1, batch / 10))
+    let done = 0
+    const { ms } = await timed(() =>
+      Promise.all(
+        Array.from({ length: WORKERS }, async (_, w) => {
+          while (done < target) {
+            const { rows } = await pool.query<{ id: string }>(
+              `UPDATE bare_job SET state = 'pending', worker = $1, expires = now() + interval '15 minutes'
+               WHERE id IN (SELECT id FROM bare_job WHERE state = 'available' ORDER BY priority DESC, name LIMIT $2 FOR UPDATE SKIP LOCKED)
+               RETURNING id`,
+              [`w${w}`, batch],
+            )
+            if (rows.length === 0) return
+            await pool.query(`UPDATE bare_job SET state = 'finished' WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)])
+            done += rows.length
+          }
+        }),
+      ),
+    )
+    return done / (ms / 1000)
+  } finally {
+    await pool.end()
+  }
+}
+
+/** Claim+finish throughput for batch 100 and 1, and with 1M available units, against bare SQL. */
+export async function benchClaimLoop(): Promise<void> {
+  const url = await freshDatabase('coordinate_bench_claim')
+  try {
+    for (const batch of [100, 1]) {
+      const bare = await bareLoop(url, 50_000, batch)
+      const ours = await coordinateLoop(url, 50_000, batch)
+      report(`${WORKERS} workers claim+finish, batch ${batch}`, `${Math.round(ours)} units/s`, { to: 'bare SQL SKIP LOCKED loop', value: ours / bare })
+      report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare)} units/s`)
+    }
+    const small = await coordinateLoop(url, 10_000, 100)
+    const large = await coordinateLoop(url, Number(process.env.BENCH_SCALE_UNITS ?? 1_000_000), 100)
+    report('claim+finish batch 100, spec with 1M available units', `${Math.round(large)} units/s`, { to: 'the 10k-unit spec', value: large / small })
+    report('  baseline: spec with 10k units', `${Math.round(small)} units/s`)
+  } finally {
+    await dropDatabase('coordinate_bench_claim')
+  }
+}

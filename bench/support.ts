@@ -1,0 +1,57 @@
+import pg from 'pg'
+import os from 'node:os'
+
+/** The server benchmarks run against: BENCH_DATABASE_URL, DATABASE_URL, or the local server. */
+export const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** Drops and re-creates a scratch database for one benchmark and returns its URL. */
+export async function freshDatabase(name: string): Promise<string> {
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await admin(`CREATE DATABASE ${name} TEMPLATE template0`)
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** Drops a scratch database. */
+export async function dropDatabase(name: string): Promise<void> {
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+}
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Runs `fn` and returns its result with the elapsed milliseconds. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = process.hrtime.bigint()
+  const value = await fn()
+  return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 }
+}
+
+/** The median of some numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN
+}
+
+/** Prints one result line: what, the absolute figure, and the ratio to the same run's baseline. */
+export function report(what: string, value: string, ratio?: { to: string; value: number }): void {
+  const r = ratio ? `  (${ratio.value.toFixed(2)}× ${ratio.to})` : ''
+  console.log(`${what.padEnd(58)} ${value}${r}`)
+}
+
+/** One line naming the machine, Node and Postgres, printed before the results. */
+export async function describeMachine(): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  const { rows } = await client.query<{ version: string }>('SHOW server_version')
+  await client.end()
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; node ${process.version}; PostgreSQL ${rows[0]?.version}`)
+}
