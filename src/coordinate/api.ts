@@ -1,6 +1,12 @@
 import type { DataDict, WorkUnitKey } from './data.js'
 import type { AttemptStatus, WorkUnitStatus } from './status.js'
 import type { WorkSpecMeta, WorkSpecMetaUpdate } from './work-spec-meta.js'
+import type { WorkSpecSnapshot, WorkUnitSnapshot } from './work-unit-snapshot.js'
+
+/** Compare-and-swap guard for setData: the write happens only if the row still has this version. */
+export interface VersionGuard {
+  ifVersion?: number
+}
 
 /** A unit's scheduling settings. */
 export interface WorkUnitMeta {
@@ -111,8 +117,10 @@ export interface WorkSpec extends Summarizable {
   readonly namespace: Namespace
   /** The definition dict. */
   data(): Promise<DataDict>
-  /** Replaces the definition (same name) and re-derives the meta from it. */
-  setData(data: DataDict): Promise<void>
+  /** Replaces the definition (same name) and re-derives the meta from it; returns the new version. */
+  setData(data: DataDict, guard?: VersionGuard): Promise<number>
+  /** Definition, meta and version in one read. */
+  snapshot(): Promise<WorkSpecSnapshot>
   /** Control settings; counts are filled only when asked for. */
   meta(options?: { withCounts?: boolean }): Promise<WorkSpecMeta>
   /** Changes the settable meta fields. */
@@ -125,6 +133,8 @@ export interface WorkSpec extends Summarizable {
   workUnit(key: WorkUnitKey): Promise<WorkUnit>
   /** The units the query selects, sorted by key. */
   workUnits(query?: WorkUnitQuery): Promise<WorkUnit[]>
+  /** Snapshots of the units with these keys, in one query; missing keys are left out. */
+  workUnitSnapshots(keys: readonly WorkUnitKey[]): Promise<WorkUnitSnapshot[]>
   /** The number of units in each status; statuses with none are left out. */
   countWorkUnitStatus(): Promise<Partial<Record<WorkUnitStatus, number>>>
   /** Sets the priority of the selected units; returns how many. */
@@ -145,6 +155,10 @@ export interface WorkUnit {
   data(): Promise<DataDict>
   /** The status now, derived from the active attempt, its lease and the not-before time. */
   status(): Promise<WorkUnitStatus>
+  /** Replaces the unit's own data (attempt data is untouched); returns the new version. */
+  setData(data: DataDict, guard?: VersionGuard): Promise<number>
+  /** Everything about the unit in one read. */
+  snapshot(): Promise<WorkUnitSnapshot>
   meta(): Promise<WorkUnitMeta>
   /** Changes priority and/or not-before. */
   setMeta(meta: Partial<WorkUnitMeta>): Promise<void>

@@ -83,6 +83,16 @@ export class ConflictError extends CoordinateError {
   }
 }
 
+/** A guarded write found the row at another version than the one it read. */
+export class VersionConflictError extends CoordinateError {
+  constructor(
+    readonly expected: number,
+    readonly actual: number | null,
+  ) {
+    super('VERSION_CONFLICT', `expected version ${expected}, found ${actual ?? 'none'}`)
+  }
+}
+
 /** The Coordinate was closed; no further calls are served. */
 export class ClosedError extends CoordinateError {
   constructor() {

@@ -3,16 +3,24 @@ import type { Coordinate, Namespace, SummaryRecord } from '../coordinate/api.js'
 import { PostgresNamespace } from './namespace.js'
 import { summarize } from './summary.js'
 import type { Store } from './store.js'
+import type { PostgresChangeFeed } from './change-listener.js'
 import { expireLeases } from './lease-expiry.js'
 import { type PruneResult, type RetentionPolicy, prune } from './retention.js'
 
 /** The Coordinate API over PostgreSQL (or PGlite); made by openCoordinate(). */
 export class PostgresCoordinate implements Coordinate {
   readonly #store: Store
+  readonly #feed: PostgresChangeFeed
   #sweeper: NodeJS.Timeout | undefined
 
-  constructor(store: Store) {
+  constructor(store: Store, feed: PostgresChangeFeed) {
     this.#store = store
+    this.#feed = feed
+  }
+
+  /** Every committed change to units, specs and namespaces of this schema, from any process. */
+  changes(): PostgresChangeFeed {
+    return this.#feed
   }
 
   /** Gets the namespace with this name, creating it if needed (one statement). */
@@ -75,6 +83,7 @@ export class PostgresCoordinate implements Coordinate {
   /** Stops the sweeper and closes the database connections. */
   async close(): Promise<void> {
     this.stopLeaseSweeper()
+    await this.#feed.close()
     await this.#store.close()
   }
 }

@@ -16,7 +16,8 @@ export async function makeAttempt(worker: PostgresWorker, unit: PostgresWorkUnit
       SELECT u.id, u.work_spec_id, ${worker.id}, ${now}, ${expiration} FROM work_unit u WHERE u.id = ${unit.id}
       RETURNING id, work_unit_id
     ), unit AS (
-      UPDATE work_unit SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration}
+      UPDATE work_unit SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
+        version = work_unit.version + 1
       FROM made WHERE work_unit.id = made.work_unit_id
     )
     SELECT id::text FROM made`)

@@ -6,6 +6,8 @@ import { InvalidInputError } from '../coordinate/errors.js'
 import { migrateToLatest } from './migrate.js'
 import { PostgresCoordinate } from './coordinate.js'
 import { Store } from './store.js'
+import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
+import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
@@ -37,15 +39,26 @@ export interface OpenOptions {
  */
 export async function openCoordinate(options: OpenOptions = {}): Promise<PostgresCoordinate> {
   const schema = options.schema ?? 'coordinate'
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new InvalidInputError(`bad schema name ${JSON.stringify(schema)}`)
-  const db = options.databaseUrl ? openPool(options.databaseUrl, schema, options.poolSize ?? 10) : openPGlite(options.dataDir, schema)
+  // Lower case only: the schema also names the notification channel, which must not need quoting.
+  if (!/^[a-z_][a-z0-9_]{0,50}$/.test(schema)) throw new InvalidInputError(`bad schema name ${JSON.stringify(schema)}`)
+  let db: Kysely<unknown>
+  let listen: ListenConnector
+  if (options.databaseUrl) {
+    db = openPool(options.databaseUrl, schema, options.poolSize ?? 10)
+    listen = pgListenConnector(options.databaseUrl)
+  } else {
+    const pglite = new PGlite(options.dataDir)
+    db = openPGlite(pglite, schema)
+    listen = pgliteListenConnector(() => pglite)
+  }
   try {
     await migrateToLatest(db, schema)
   } catch (error) {
     await db.destroy()
     throw error
   }
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, options.databaseUrl === undefined))
+  const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, options.databaseUrl === undefined), feed)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
@@ -58,8 +71,7 @@ function openPool(databaseUrl: string, schema: string, max: number): Kysely<unkn
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 }
 
-function openPGlite(dataDir: string | undefined, schema: string): Kysely<unknown> {
-  const pglite = new PGlite(dataDir)
+function openPGlite(pglite: PGlite, schema: string): Kysely<unknown> {
   return new Kysely<unknown>({
     dialect: new PGliteDialect({
       pglite,

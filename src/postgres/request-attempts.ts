@@ -145,7 +145,8 @@ function claimUnits(store: Store, candidate: Candidate, workerId: string, count:
           SELECT id, ${candidate.id}, ${workerId}, ${now}, ${expiration} FROM picked
           RETURNING id, work_unit_id
         ), claimed AS (
-          UPDATE work_unit u SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration}
+          UPDATE work_unit u SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
+            version = u.version + 1
           FROM made WHERE u.id = made.work_unit_id
           RETURNING u.id, u.name, u.priority, made.id AS attempt_id
         )

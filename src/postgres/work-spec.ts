@@ -1,5 +1,9 @@
 import { sql } from 'kysely'
-import type { AddWorkUnitItem, SummaryRecord, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
+import type { AddWorkUnitItem, SummaryRecord, VersionGuard, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
+import type { WorkSpecSnapshot, WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
+import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
+import { guardedUpdate } from './guarded-update.js'
+import { META_COLUMNS, metaFromRow } from './work-spec-meta-sql.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
 import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
@@ -11,6 +15,7 @@ import { summarize } from './summary.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import { upsertWorkUnits, validateWorkUnitItems, writeWorkUnits } from './work-unit-upsert.js'
 import { readWorkSpecMeta, writeWorkSpecMeta } from './work-spec-meta-sql.js'
+import { checkedKey as keyOf } from './work-unit-key.js'
 import { checkedKey } from './work-unit-key.js'
 
 /** A work spec row, addressed by id. */
@@ -32,19 +37,32 @@ export class PostgresWorkSpec implements WorkSpec {
     return decodeDataDict(row.data)
   }
 
-  /** Replaces the definition and re-derives all meta; the name cannot change. */
-  async setData(data: DataDict): Promise<void> {
+  /** Replaces the definition and re-derives all meta; the name cannot change. Returns the new version. */
+  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
     const { name, meta } = parseWorkSpecData(data)
     if (name !== this.name) throw new ChangedNameError()
-    const rows = await this.#store.rows(sql`
-      UPDATE work_spec SET data = ${encodeData(data)}, version = version + 1, priority = ${meta.priority},
+    return guardedUpdate(
+      this.#store,
+      'work_spec',
+      this.id,
+      sql`data = ${encodeData(data)}, priority = ${meta.priority},
         weight = ${meta.weight}, paused = ${meta.paused}, continuous = ${meta.continuous},
         can_be_continuous = ${meta.canBeContinuous}, min_memory_gb = ${meta.minMemoryGb},
         interval_ms = ${meta.intervalMs}, next_continuous = NULL, max_running = ${meta.maxRunning},
         max_attempts_returned = ${meta.maxAttemptsReturned}, max_retries = ${meta.maxRetries},
-        next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}
-      WHERE id = ${this.id} RETURNING id`)
-    if (rows.length === 0) throw new GoneError('Work spec')
+        next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}`,
+      guard,
+      'Work spec',
+    )
+  }
+
+  /** Definition, meta and version in one read. */
+  async snapshot(): Promise<WorkSpecSnapshot> {
+    const row = await this.#store.row(
+      sql<Parameters<typeof metaFromRow>[0] & { data: Uint8Array; version: string }>`SELECT s.data, s.version, ${META_COLUMNS} FROM work_spec s WHERE s.id = ${this.id}`,
+    )
+    if (!row) throw new GoneError('Work spec')
+    return { data: decodeDataDict(row.data), meta: metaFromRow(row), version: Number(row.version) }
   }
 
   /** The meta; with counts, available and pending units are counted at the clock's now. */
@@ -90,6 +108,14 @@ export class PostgresWorkSpec implements WorkSpec {
     return rows.map((r) => new PostgresWorkUnit(this, r.id, new Uint8Array(r.name)))
   }
 
+  /** Snapshots of the units with these keys, in one query. */
+  async workUnitSnapshots(keys: readonly WorkUnitKey[]): Promise<WorkUnitSnapshot[]> {
+    if (keys.length === 0) return []
+    const names = keys.map((key) => bytea(keyOf(key)))
+    const rows = await this.#store.rows(snapshotSql(sql`u.work_spec_id = ${this.id} AND u.name = ANY(${names}::bytea[]) ORDER BY u.name`))
+    return rows.map(snapshotFromRow)
+  }
+
   /** Units per status; one scan of the spec's units, no join. */
   async countWorkUnitStatus(): Promise<Partial<Record<WorkUnitStatus, number>>> {
     const now = this.#store.now()
@@ -116,7 +142,7 @@ export class PostgresWorkSpec implements WorkSpec {
   async #updatePriorities(query: WorkUnitQuery, value: ReturnType<typeof sql>): Promise<number> {
     const now = this.#store.now()
     const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET priority = ${value}
+      UPDATE work_unit SET priority = ${value}, version = work_unit.version + 1
       WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
       RETURNING id`)
     return rows.length

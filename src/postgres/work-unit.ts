@@ -1,8 +1,11 @@
 import { sql } from 'kysely'
-import type { Attempt, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
-import { decodeDataDict } from '../coordinate/cbor-data.js'
-import { type DataDict, workUnitKeyName } from '../coordinate/data.js'
+import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
+import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
+import { type DataDict, assertDataDict, workUnitKeyName } from '../coordinate/data.js'
 import { GoneError, InvalidInputError } from '../coordinate/errors.js'
+import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
+import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
+import { guardedUpdate } from './guarded-update.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { ATTEMPT_HANDLE_SQL, type AttemptHandleRow, attemptFromRow } from './attempt.js'
 import { activeAttemptIdSql, unitStatusSql } from './sql-fragments.js'
@@ -44,6 +47,19 @@ export class PostgresWorkUnit implements WorkUnit {
     return row.status
   }
 
+  /** Replaces the unit's own data, optionally only if it is still at `guard.ifVersion`. */
+  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    assertDataDict(data)
+    return guardedUpdate(this.#store, 'work_unit', this.id, sql`data = ${Buffer.from(encodeData(data))}`, guard, 'Work unit')
+  }
+
+  /** Everything about the unit, in one read. */
+  async snapshot(): Promise<WorkUnitSnapshot> {
+    const row = await this.#store.row(snapshotSql(sql`u.id = ${this.id}`))
+    if (!row) throw new GoneError('Work unit')
+    return snapshotFromRow(row)
+  }
+
   /** Priority and not-before. */
   async meta(): Promise<WorkUnitMeta> {
     const row = await this.#store.row(
@@ -65,7 +81,8 @@ export class PostgresWorkUnit implements WorkUnit {
     const rows = await this.#store.rows(sql`
       UPDATE work_unit SET
         priority = COALESCE(${priority ?? null}::double precision, priority),
-        not_before = CASE WHEN ${notBefore !== undefined} THEN ${notBefore ?? null}::timestamptz ELSE not_before END
+        not_before = CASE WHEN ${notBefore !== undefined} THEN ${notBefore ?? null}::timestamptz ELSE not_before END,
+        version = version + 1
       WHERE id = ${this.id} RETURNING id`)
     if (rows.length === 0) throw new GoneError('Work unit')
   }
@@ -82,7 +99,7 @@ export class PostgresWorkUnit implements WorkUnit {
   /** Makes the unit available; a running attempt keeps running but no longer decides the status. */
   async clearActiveAttempt(): Promise<void> {
     const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL
+      UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL, version = version + 1
       WHERE id = ${this.id} RETURNING id`)
     if (rows.length === 0) throw new GoneError('Work unit')
   }
