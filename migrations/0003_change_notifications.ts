@@ -14,18 +14,22 @@ const statements = [
     DECLARE
       channel text := 'coordinate_' || current_schema();
       r record;
+      ns text;
+      spec text;
+      keys json;
     BEGIN
       IF coalesce(current_setting('coordinate.notify', true), 'on') = 'off' THEN RETURN NULL; END IF;
-      FOR r IN
-        SELECT n.name AS ns, s.name AS spec,
-               CASE WHEN count(*) <= 50 AND sum(length(c.name)) <= 1500
-                    THEN json_agg(encode(c.name, 'hex')) END AS keys
-        FROM changed_units c
-        JOIN work_spec s ON s.id = c.work_spec_id
-        JOIN namespace n ON n.id = s.namespace_id
-        GROUP BY n.name, s.name
-      LOOP
-        PERFORM pg_notify(channel, json_build_object('t', 'u', 'n', r.ns, 's', r.spec, 'k', r.keys)::text);
+      -- Count first and list keys only for small changes: a claim of 100 units or a bulk add
+      -- announces the whole spec instead, which is cheaper here and for every listener.
+      FOR r IN SELECT work_spec_id, count(*) AS n, sum(length(name)) AS bytes FROM changed_units GROUP BY 1 LOOP
+        SELECT nm.name, s.name INTO ns, spec FROM work_spec s JOIN namespace nm ON nm.id = s.namespace_id
+          WHERE s.id = r.work_spec_id;
+        CONTINUE WHEN NOT FOUND;
+        keys := NULL;
+        IF r.n <= 20 AND r.bytes <= 1500 THEN
+          SELECT json_agg(encode(c.name, 'hex')) INTO keys FROM changed_units c WHERE c.work_spec_id = r.work_spec_id;
+        END IF;
+        PERFORM pg_notify(channel, json_build_object('t', 'u', 'n', ns, 's', spec, 'k', keys)::text);
       END LOOP;
       RETURN NULL;
     END
