@@ -73,7 +73,7 @@ const statements = [
         active_attempt_id bigint,
         lease_expires timestamptz,
         UNIQUE (work_spec_id, name)
-      )
+      ) WITH (fillfactor = 80)
   `,
   `
     -- The claim order (priority DESC, name ASC) over available units only, so a claim with
@@ -83,7 +83,7 @@ const statements = [
   `,
   `
     -- Finding units whose lease ran out, for lazy expiry and the sweep.
-      CREATE INDEX work_unit_lease ON work_unit (lease_expires) WHERE state = 'pending'
+      CREATE INDEX work_unit_lease ON work_unit (work_spec_id, lease_expires) WHERE state = 'pending'
   `,
   `
     CREATE TABLE attempt (
@@ -113,19 +113,14 @@ const statements = [
     CREATE INDEX attempt_work_unit ON attempt (work_unit_id)
   `,
   `
-    CREATE INDEX attempt_worker ON attempt (worker_id)
-  `,
-  `
+    -- Only the attempts on a worker's active list: allAttempts() of a worker is a rare, debugging
+    -- read and may scan, while every attempt written would pay for a full worker index.
     CREATE INDEX attempt_worker_active ON attempt (worker_id) WHERE active
   `,
   `
-    CREATE INDEX attempt_spec_pending ON attempt (work_spec_id) WHERE status = 'pending'
-  `,
-  `
-    CREATE INDEX attempt_pending_expiry ON attempt (expiration_time) WHERE status = 'pending'
-  `,
-  `
-    CREATE INDEX attempt_ended ON attempt (end_time) WHERE end_time IS NOT NULL
+    -- Pending attempts per spec (scheduler counts, max_running) and leases running out (expiry);
+    -- only attempts holding a lease are in it, so it stays small however long the history.
+    CREATE INDEX attempt_pending ON attempt (work_spec_id, expiration_time) WHERE status = 'pending'
   `,
   `
     CREATE FUNCTION delete_work_units_of_deleted_specs() RETURNS trigger LANGUAGE plpgsql AS $$

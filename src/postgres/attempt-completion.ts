@@ -65,15 +65,19 @@ function completionStatement(
       WITH input AS (
         SELECT * FROM unnest(${ids}::bigint[], ${statuses}::text[], ${datas}::bytea[]) AS i (id, status, data)
       ), target AS (
+        -- Pending-ness is computed, not filtered on: a WHERE on status and expiration lets the
+        -- planner pick the pending-expiry index and walk every lease out instead of 100 ids.
         SELECT a.id, a.work_unit_id, i.status, i.data, s.namespace_id, s.next_work_spec_name,
-               (i.status = 'finished' AND s.next_work_spec_name <> '') AS may_chain
+               (i.status = 'finished' AND s.next_work_spec_name <> '') AS may_chain,
+               (a.status = 'pending' AND a.expiration_time >= ${now}) AS pending
         FROM input i
         JOIN attempt a ON a.id = i.id
         JOIN work_spec s ON s.id = a.work_spec_id
-        WHERE a.status = 'pending' AND a.expiration_time >= ${now}
         FOR UPDATE OF a
       ), verdict AS (
-        SELECT count(*) = ${ids.length} AS all_pending, count(*) FILTER (WHERE may_chain) > 0 AS chains FROM target
+        SELECT count(*) FILTER (WHERE pending) = ${ids.length} AS all_pending,
+               count(*) FILTER (WHERE may_chain) > 0 AS chains
+        FROM target
       ), done AS (
         UPDATE attempt SET status = t.status, end_time = ${now}, active = false, data = COALESCE(t.data, attempt.data)
         FROM target t, verdict v

@@ -6,6 +6,7 @@ import { InvalidInputError } from '../coordinate/errors.js'
 import { migrateToLatest } from './migrate.js'
 import { PostgresCoordinate } from './coordinate.js'
 import { Store } from './store.js'
+import { usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 
@@ -26,6 +27,13 @@ export interface OpenOptions {
    * lease past its end as expired; the sweep frees the rows so claims and counts stay cheap.
    */
   leaseSweepMs?: number
+  /**
+   * Whether this Coordinate's writes send change notifications (default true). Caches in other
+   * processes rely on them; turn them off only where no cache reads the same database, or
+   * accept staleness up to the caches' resync period. Each notifying commit takes Postgres's
+   * notification queue lock, so this costs some throughput under many concurrent writers.
+   */
+  notify?: boolean
 }
 
 /**
@@ -44,11 +52,11 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let db: Kysely<unknown>
   let listen: ListenConnector
   if (options.databaseUrl) {
-    db = openPool(options.databaseUrl, schema, options.poolSize ?? 10)
+    db = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
     listen = pgListenConnector(options.databaseUrl)
   } else {
     const pglite = new PGlite(options.dataDir)
-    db = openPGlite(pglite, schema)
+    db = openPGlite(pglite, sessionSettings(schema, options))
     listen = pgliteListenConnector(() => pglite)
   }
   try {
@@ -64,20 +72,29 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   return coordinate
 }
 
-function openPool(databaseUrl: string, schema: string, max: number): Kysely<unknown> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` })
+/** Settings every session starts with: our schema first on the path, notifications on or off. */
+function sessionSettings(schema: string, options: OpenOptions): Record<string, string> {
+  return { search_path: schema, 'coordinate.notify': options.notify === false ? 'off' : 'on' }
+}
+
+function openPool(databaseUrl: string, settings: Record<string, string>, max: number): Kysely<unknown> {
+  const startup = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ')
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup })
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => undefined)
+  pool.on('connect', usePreparedStatements)
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
 }
 
-function openPGlite(pglite: PGlite, schema: string): Kysely<unknown> {
+function openPGlite(pglite: PGlite, settings: Record<string, string>): Kysely<unknown> {
   return new Kysely<unknown>({
     dialect: new PGliteDialect({
       pglite,
-      // PGlite is one session, so setting the path once covers every query.
+      // PGlite is one session, so setting these once covers every query.
       onCreateConnection: async (connection) => {
-        await connection.executeQuery(CompiledQuery.raw(`SET search_path TO ${schema}`))
+        for (const [name, value] of Object.entries(settings)) {
+          await connection.executeQuery(CompiledQuery.raw(`SET ${name} = '${value}'`))
+        }
       },
     }),
   })

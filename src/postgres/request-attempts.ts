@@ -96,8 +96,12 @@ async function schedulerInputs(store: Store, namespaceId: string, request: Attem
               AND (u.not_before IS NULL OR u.not_before <= ${now})) AS has_available,
       EXISTS (SELECT 1 FROM work_unit u WHERE u.work_spec_id = s.id AND u.state = 'pending'
               AND u.lease_expires < ${now}) AS has_expired,
-      (SELECT count(*)::integer FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
-              AND a.expiration_time >= ${now}) AS pending_count
+      -- Pending counts matter only for max_running and for weighing specs against each other;
+      -- a lone spec without a cap skips the count (CASE evaluates the subquery lazily).
+      CASE WHEN s.max_running > 0 OR count(*) OVER () > 1 THEN
+        (SELECT count(*)::integer FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
+                AND a.expiration_time >= ${now})
+      ELSE 0 END AS pending_count
     FROM work_spec s WHERE s.namespace_id = ${namespaceId} ${names}`)
   return rows.map((row) => {
     const meta: WorkSpecMeta = metaFromRow(row)
