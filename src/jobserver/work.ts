@@ -1,0 +1,175 @@
+import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../coordinate/api.js'
+import { SECOND } from '../coordinate/clock.js'
+import { type DataDict, Tuple } from '../coordinate/data.js'
+import { InvalidInputError } from '../coordinate/errors.js'
+import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
+import { type JobServerContext, type MethodTable, type Pair, type RequestContext, method, ok } from './method.js'
+import {
+  option,
+  readDict,
+  readKey,
+  readNames,
+  readOptionalInteger,
+  readOptionalNumber,
+  readOptionalText,
+  readOptions,
+  readText,
+} from './params.js'
+import { AVAILABLE, BLOCKED, FAILED, FINISHED, PENDING, readStatusCode } from './status-codes.js'
+
+/** get_work's lease when the client names none: the Python client's `default_lifetime`. */
+export const DEFAULT_GET_WORK_LEASE_SECONDS = 900
+/** update_work_unit's lease when the client names none or less than a second (as go-coordinate). */
+export const DEFAULT_UPDATE_LEASE_SECONDS = 300
+/** The longest lease either call grants: Python's MAX_LEASE_SECONDS, one day. */
+export const MAX_LEASE_SECONDS = 24 * 3600
+
+/** Work methods: get_work and update_work_unit. */
+export function workMethods({ namespace }: JobServerContext): MethodTable {
+  return {
+    // One unit comes back as a (spec, key bytes, data) tuple or (None, None, None); a batch as a
+    // list of such tuples. The shape follows the Python client's own test: a single tuple when
+    // max_jobs is absent or 1, a list for any other value (it iterates whatever comes back).
+    get_work: method(2, async ([rawWorkerId, rawOptions]): Promise<Pair<Tuple | Tuple[]>> => {
+      const workerId = readText(rawWorkerId, 'worker_id')
+      const options = readOptions(rawOptions, 'get_work options')
+      const leaseSeconds = readOptionalNumber(option(options, 'lease_time'), 'lease_time')
+      const availableGb = readOptionalNumber(option(options, 'available_gb'), 'available_gb')
+      const maxJobs = readOptionalInteger(option(options, 'max_jobs'), 'max_jobs')
+      const rawNames = option(options, 'work_spec_names')
+      const request: AttemptRequest = {
+        numberOfWorkUnits: Math.max(1, maxJobs ?? 1),
+        lifetimeMs: leaseMs(leaseSeconds, DEFAULT_GET_WORK_LEASE_SECONDS),
+        // Python specs have no runtime; workers of other runtimes must not get their work.
+        runtimes: [''],
+      }
+      if (availableGb !== undefined) request.availableGb = availableGb
+      if (rawNames !== undefined) request.workSpecs = readNames(rawNames, 'work_spec_names')
+
+      const worker = await namespace.worker(workerId)
+      const attempts = await worker.requestAttempts(request)
+      const tuples = await Promise.all(
+        attempts.map(async (attempt) => Tuple.of(attempt.workUnit.workSpec.name, attempt.workUnit.key, await attempt.data())),
+      )
+      if (maxJobs === undefined || maxJobs === 1) return ok(tuples[0] ?? Tuple.of(null, null, null))
+      return ok(tuples)
+    }),
+
+    update_work_unit: method(3, async ([rawName, rawKey, rawOptions], request): Promise<Pair<boolean>> => {
+      const name = readText(rawName, 'work_spec name')
+      const key = readKey(rawKey, 'work unit key')
+      const options = readOptions(rawOptions, 'update_work_unit options')
+      const rawStatus = option(options, 'status')
+      const status = rawStatus === undefined ? 0 : readStatusCode(rawStatus, 'status')
+      if (status === BLOCKED) throw new InvalidInputError('work unit status 2 (BLOCKED) is not supported')
+      if (![0, AVAILABLE, PENDING, FINISHED, FAILED].includes(status)) throw new InvalidInputError(`invalid work unit status ${status}`)
+      const rawData = option(options, 'data')
+      const update: UnitUpdate = {
+        status,
+        data: rawData === undefined ? undefined : readDict(rawData, 'data'),
+        leaseMs: leaseMs(readOptionalNumber(option(options, 'lease_time'), 'lease_time'), DEFAULT_UPDATE_LEASE_SECONDS),
+        workerId: readOptionalText(option(options, 'worker_id'), 'worker_id'),
+      }
+
+      const spec = await findWorkSpec(namespace, name)
+      if (!spec) return [false, noSuchWorkSpec(name)]
+      const unit = await findWorkUnit(spec, key)
+      // In-band, as Python answers it: its client's retry loops log and go on.
+      if (!unit) return [false, noSuchWorkUnit(new TextDecoder().decode(key))]
+      return ok(await updateWorkUnit(namespace, unit, update, request))
+    }),
+  }
+}
+
+/** update_work_unit's options, checked. */
+interface UnitUpdate {
+  /** 0 = keep the status. */
+  status: number
+  data: DataDict | undefined
+  leaseMs: number
+  workerId: string | undefined
+}
+
+/**
+ * Applies go-coordinate's update_work_unit table (reference §4.3) and returns whether anything
+ * changed. The current state is the active attempt's; an expired or retryable one counts as no
+ * attempt, i.e. an available unit.
+ */
+async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
+  const { status, data, leaseMs } = update
+  let attempt = await unit.activeAttempt()
+  let current = attempt ? await attempt.status() : null
+  if (current === 'expired' || current === 'retryable') current = null
+
+  if (current === null) {
+    if (status === 0 || status === AVAILABLE) {
+      if (data === undefined) return false
+      // Data for a unit nobody is working on replaces the unit's own, keeping its priority and delay.
+      await unit.workSpec.addWorkUnit(unit.key, data, await unit.meta())
+      return true
+    }
+    // Jumping an available unit to pending, finished or failed needs an attempt to carry it.
+    attempt = await forcedAttempt(namespace, unit, update, request)
+    current = 'pending'
+  }
+
+  switch (current) {
+    case 'pending':
+      if (!attempt) return false
+      if (status === 0 || status === PENDING) await attempt.renew(leaseMs, data)
+      else if (status === AVAILABLE) await attempt.expire(data)
+      else if (status === FINISHED) await attempt.finish(data)
+      else await attempt.fail(data)
+      return true
+    case 'finished':
+      if (status === AVAILABLE) {
+        await unit.clearActiveAttempt()
+        return true
+      }
+      if (status === PENDING) throw new InvalidInputError('update_work_unit cannot make a finished work unit pending')
+      // Including "succeed then fail": the parent's kill arriving after the child's finish loses.
+      return false
+    case 'failed': {
+      if (status === AVAILABLE) {
+        await unit.clearActiveAttempt()
+        return true
+      }
+      if (status === PENDING) throw new InvalidInputError('update_work_unit cannot make a failed work unit pending')
+      if (status !== FINISHED) return false
+      // "Fail then succeed": the child finished after its parent gave up on it, and the finish
+      // wins. Attempts refuse to finish once failed, so a new attempt carries the result, with the
+      // failed attempt's data unless the client sent new data.
+      const failedData = data ?? (attempt ? await attempt.data() : undefined)
+      const revived = await forcedAttempt(namespace, unit, update, request)
+      await revived.finish(failedData)
+      return true
+    }
+  }
+}
+
+/**
+ * Starts an attempt on a unit outside the scheduler. It belongs to `worker_id` if the client sent
+ * one; the Python client never does, so otherwise to a worker named after the connection
+ * ("jobserver-connection-<n>"), which is left inactive so that it does not show as a live worker.
+ */
+async function forcedAttempt(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<Attempt> {
+  let worker: Worker
+  if (update.workerId !== undefined) {
+    worker = await namespace.worker(update.workerId)
+  } else {
+    worker = await namespace.worker(connectionWorkerName(request))
+    await worker.deactivate()
+  }
+  return worker.makeAttempt(unit, update.leaseMs)
+}
+
+/** The name of the worker that owns attempts forced on behalf of a connection. */
+export function connectionWorkerName(request: RequestContext): string {
+  return `jobserver-connection-${request.connectionId}`
+}
+
+/** A lease length in ms from seconds: the default when unset or under a second, capped at a day. */
+export function leaseMs(seconds: number | undefined, defaultSeconds: number): number {
+  const s = seconds === undefined || seconds < 1 ? defaultSeconds : Math.min(seconds, MAX_LEASE_SECONDS)
+  return Math.round(s * SECOND)
+}
