@@ -5,6 +5,8 @@ import { summarize } from './summary.js'
 import type { Store } from './store.js'
 import type { PostgresChangeFeed } from './change-listener.js'
 import { expireLeases } from './lease-expiry.js'
+import type { LockService } from '../coordinate/locks.js'
+import { PostgresLocks } from './locks.js'
 import { type PruneResult, type RetentionPolicy, prune } from './retention.js'
 
 /** The Coordinate API over PostgreSQL (or PGlite); made by openCoordinate(). */
@@ -21,6 +23,11 @@ export class PostgresCoordinate implements Coordinate {
   /** Every committed change to units, specs and namespaces of this schema, from any process. */
   changes(): PostgresChangeFeed {
     return this.#feed
+  }
+
+  /** The hierarchical locks of the jobserver's lock methods, shared by every process on this store. */
+  locks(): LockService {
+    return new PostgresLocks(this.#store)
   }
 
   /** Gets the namespace with this name, creating it if needed (one statement). */
@@ -66,10 +73,14 @@ export class PostgresCoordinate implements Coordinate {
    * Runs expireLeases() every `intervalMs` so a dead worker's units come back even when nobody
    * reads them. The timer is unref'd; errors go to `onError` and the sweep carries on.
    */
-  startLeaseSweeper(intervalMs: number, onError: (error: unknown) => void = () => undefined): void {
+  startLeaseSweeper(
+    intervalMs: number,
+    onError: (error: unknown) => void = () => undefined,
+    onSwept: (expired: number) => void = () => undefined,
+  ): void {
     this.stopLeaseSweeper()
     this.#sweeper = setInterval(() => {
-      this.expireLeases().catch(onError)
+      this.expireLeases().then(onSwept, onError)
     }, intervalMs)
     this.#sweeper.unref()
   }

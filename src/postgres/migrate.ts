@@ -1,12 +1,14 @@
 import { type Kysely, sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import * as core from '../../migrations/0001_core.js'
+import * as locks from '../../migrations/0002_locks.js'
 import * as changeNotifications from '../../migrations/0003_change_notifications.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
 // bundling and inside PGlite alike. Names sort in the order they must run.
 const migrations: Record<string, Migration> = {
   '0001_core': core,
+  '0002_locks': locks,
   '0003_change_notifications': changeNotifications,
 }
 

@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util'
+import type { LevelWithSilent } from 'pino'
+import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
+import { isLogLevel, LOG_LEVELS } from './logging.js'
+
+/** What the command line asks of the daemon; runDaemon takes this plus what tests inject. */
+export interface DaemonCommandLine {
+  databaseUrl?: string
+  dataDir: string
+  host: string
+  port: number
+  configFile?: string
+  logLevel: LevelWithSilent
+}
+
+/** The outcome of parsing argv: run with options, or print the help. */
+export type ParsedCommandLine = { help: true } | { help: false; options: DaemonCommandLine }
+
+/** Where embedded PGlite keeps its files when no database URL is given. */
+export const DEFAULT_DATA_DIR = './coordinate-data'
+
+/** The `coordinated --help` text. */
+export const USAGE = `Usage: coordinated [options]
+
+Serves Coordinate's job queue to Python Coordinate clients over CBOR-RPC.
+
+Options:
+  --database-url URL   PostgreSQL to keep state in (default: $DATABASE_URL; without
+                       either, embedded PGlite in --data-dir)
+  --data-dir DIR       PGlite data directory (default ${DEFAULT_DATA_DIR})
+  --listen HOST:PORT   address to serve on (default 127.0.0.1:${DEFAULT_CBORRPC_PORT}; port 0 picks one)
+  --config FILE.yaml   configuration returned by get_config (default: empty)
+  --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default info)
+  -h, --help           print this help and exit
+
+SIGINT or SIGTERM stops accepting connections, lets running requests finish (for at most
+10 s) and exits; a second signal exits at once.
+`
+
+/** A command line the daemon cannot run with; the message says why. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/** Parses the daemon's arguments (without node and the script); throws UsageError on bad ones. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        'database-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+        listen: { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+  if (values.help) return { help: true }
+  const logLevel = values['log-level'] ?? 'info'
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`)
+  const { host, port } = parseListen(values.listen ?? `127.0.0.1:${DEFAULT_CBORRPC_PORT}`)
+  const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined)
+  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel }
+  if (databaseUrl !== undefined) options.databaseUrl = databaseUrl
+  if (values.config !== undefined) options.configFile = values.config
+  return { help: false, options }
+}
+
+/** Splits `host:port` on the last colon; `[::1]:5932` gives host `::1`. */
+export function parseListen(text: string): { host: string; port: number } {
+  const colon = text.lastIndexOf(':')
+  if (colon < 0) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  let host = text.slice(0, colon)
+  const portText = text.slice(colon + 1)
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  const port = Number(portText)
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  return { host, port }
+}

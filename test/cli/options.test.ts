@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/cli/config.js'
+import { DEFAULT_DATA_DIR, USAGE, UsageError, parseCommandLine, parseListen } from '../../src/cli/options.js'
+import { InvalidInputError } from '../../src/coordinate/errors.js'
+
+describe('coordinated command line', () => {
+  it('defaults to PGlite in ./coordinate-data on 127.0.0.1:5932 at info', () => {
+    expect(parseCommandLine([], {})).toEqual({
+      help: false,
+      options: { dataDir: DEFAULT_DATA_DIR, host: '127.0.0.1', port: 5932, logLevel: 'info' },
+    })
+  })
+
+  it('takes the database URL from --database-url, else from DATABASE_URL', () => {
+    const env = { DATABASE_URL: 'postgres://env/db' }
+    expect(parseCommandLine([], env)).toMatchObject({ options: { databaseUrl: 'postgres://env/db' } })
+    expect(parseCommandLine(['--database-url', 'postgres://flag/db'], env)).toMatchObject({ options: { databaseUrl: 'postgres://flag/db' } })
+    expect(parseCommandLine([], { DATABASE_URL: '' })).not.toHaveProperty('options.databaseUrl')
+  })
+
+  it('reads every option', () => {
+    const parsed = parseCommandLine(['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug'], {})
+    expect(parsed).toEqual({
+      help: false,
+      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug' },
+    })
+  })
+
+  it('answers --help and -h', () => {
+    expect(parseCommandLine(['--help'], {})).toEqual({ help: true })
+    expect(parseCommandLine(['-h'], {})).toEqual({ help: true })
+    expect(USAGE).toContain('--database-url')
+  })
+
+  it('refuses unknown options, positionals, bad levels and bad addresses', () => {
+    expect(() => parseCommandLine(['--nope'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['extra'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['--log-level', 'loud'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['--listen', '5932'], {})).toThrow(UsageError)
+  })
+
+  it('splits --listen on the last colon', () => {
+    expect(parseListen('localhost:0')).toEqual({ host: 'localhost', port: 0 })
+    expect(parseListen('[::1]:5932')).toEqual({ host: '::1', port: 5932 })
+    expect(() => parseListen(':5932')).toThrow(UsageError)
+    expect(() => parseListen('host:99999')).toThrow(UsageError)
+    expect(() => parseListen('host:x')).toThrow(UsageError)
+  })
+})
+
+describe('config file', () => {
+  it('is a mapping, or empty', () => {
+    expect(parseConfig('coordinate:\n  addresses: ["localhost:5932"]\nn: 1.5\n')).toEqual({ coordinate: { addresses: ['localhost:5932'] }, n: 1.5 })
+    expect(parseConfig('')).toEqual({})
+    expect(parseConfig('# nothing\n')).toEqual({})
+  })
+
+  it('refuses anything else, naming the file', () => {
+    expect(() => parseConfig('- a\n- b\n', 'c.yaml')).toThrow(InvalidInputError)
+    expect(() => parseConfig('a: [\n', 'c.yaml')).toThrow(/^c\.yaml: /)
+  })
+})
