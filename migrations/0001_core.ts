@@ -82,10 +82,6 @@ const statements = [
         WHERE state = 'available'
   `,
   `
-    -- Finding units whose lease ran out, for lazy expiry and the sweep.
-      CREATE INDEX work_unit_lease ON work_unit (work_spec_id, lease_expires) WHERE state = 'pending'
-  `,
-  `
     CREATE TABLE attempt (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         -- No foreign keys on attempt: their per-row checks cost a quarter of a claim. Claims

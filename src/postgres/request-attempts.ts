@@ -94,8 +94,8 @@ async function schedulerInputs(store: Store, namespaceId: string, request: Attem
     SELECT s.id::text, s.name, ${META_COLUMNS},
       EXISTS (SELECT 1 FROM work_unit u WHERE u.work_spec_id = s.id AND u.state = 'available'
               AND (u.not_before IS NULL OR u.not_before <= ${now})) AS has_available,
-      EXISTS (SELECT 1 FROM work_unit u WHERE u.work_spec_id = s.id AND u.state = 'pending'
-              AND u.lease_expires < ${now}) AS has_expired,
+      EXISTS (SELECT 1 FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
+              AND a.expiration_time < ${now}) AS has_expired,
       -- Pending counts matter only for max_running and for weighing specs against each other;
       -- a lone spec without a cap skips the count (CASE evaluates the subquery lazily).
       CASE WHEN s.max_running > 0 OR count(*) OVER () > 1 THEN
