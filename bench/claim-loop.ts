@@ -2,6 +2,7 @@ import pg from 'pg'
 import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
 import { dropDatabase, freshDatabase, report, timed } from './support.js'
+import { graphileWorkerRate } from './graphile-worker.js'
 
 const WORKERS = 8
 
@@ -74,12 +75,17 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
 export async function benchClaimLoop(): Promise<void> {
   const url = await freshDatabase('coordinate_bench_claim')
   try {
+    let batched = 0
     for (const batch of [100, 1]) {
       const bare = await bareLoop(url, 50_000, batch)
       const ours = await coordinateLoop(url, 50_000, batch)
+      if (batch === 100) batched = ours
       report(`${WORKERS} workers claim+finish, batch ${batch}`, `${Math.round(ours)} units/s`, { to: 'bare SQL SKIP LOCKED loop', value: ours / bare })
       report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare)} units/s`)
     }
+    const graphile = await graphileWorkerRate()
+    if (graphile === undefined) report('  peer: graphile-worker', 'not installed for this Node')
+    else report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`, { to: 'ours at batch 100 is', value: batched / graphile })
     const small = await coordinateLoop(url, 10_000, 100)
     const large = await coordinateLoop(url, Number(process.env.BENCH_SCALE_UNITS ?? 1_000_000), 100)
     report('claim+finish batch 100, spec with 1M available units', `${Math.round(large)} units/s`, { to: 'the 10k-unit spec', value: large / small })
