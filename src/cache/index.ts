@@ -1,0 +1,8 @@
+export { CacheCoordinate, cacheCoordinate } from './cache-coordinate.js'
+export { type CacheLimits, type CacheOptions, DEFAULT_LIMITS, type ReadOptions } from './options.js'
+export { CacheMetrics, type CacheLevel, type CacheOp } from './metrics.js'
+export type { NamespaceProxy } from './namespace-proxy.js'
+export type { SpecMetaOptions, WorkSpecProxy } from './work-spec-proxy.js'
+export type { UpdateFn, WorkUnitProxy } from './work-unit-proxy.js'
+export type { WorkerProxy } from './worker-proxy.js'
+export type { AttemptProxy } from './attempt-proxy.js'

@@ -1,0 +1,271 @@
+import type { Attempt, AttemptCompletion, AttemptRequest, Coordinate, Namespace, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
+import type { DataDict } from '../coordinate/data.js'
+import { NoSuchWorkSpecError } from '../coordinate/errors.js'
+import { AttemptProxy } from './attempt-proxy.js'
+import type { CacheContext } from './cache-context.js'
+import { HandleSlot } from './handle-slot.js'
+import { SPEC_LOOKUP, WORKER_LOOKUP } from './metrics.js'
+import { WorkSpecProxy } from './work-spec-proxy.js'
+import type { WorkUnitProxy } from './work-unit-proxy.js'
+import { WorkerProxy } from './worker-proxy.js'
+
+/**
+ * A namespace identified by name. It files its specs and workers by name and hands out the same
+ * proxy for the same name while it is cached. Destroying it keeps the proxies (they follow the
+ * names if these come back) but drops every snapshot and handle under it.
+ */
+export class NamespaceProxy implements Namespace {
+  readonly name: string
+  readonly #ctx: CacheContext
+  readonly #slot: HandleSlot<Namespace>
+  readonly #specs = new Map<string, WorkSpecProxy>()
+  readonly #workers = new Map<string, WorkerProxy>()
+  readonly #specLookups = new Map<string, Promise<WorkSpecProxy>>()
+  readonly #workerLookups = new Map<string, Promise<WorkerProxy>>()
+  #detached = false
+
+  /** @internal Made by CacheCoordinate only. */
+  constructor(ctx: CacheContext, backend: Coordinate, name: string, handle: Namespace | undefined) {
+    this.#ctx = ctx
+    this.name = name
+    // Coordinate.namespace() creates a missing namespace, as go-coordinate's refresh does.
+    this.#slot = new HandleSlot(() => backend.namespace(name), ctx.clock, ctx.handleMaxAgeMs, handle)
+  }
+
+  /** Deletes the namespace and everything in it; cached proxies under it stop serving snapshots. */
+  async destroy(): Promise<void> {
+    try {
+      await this.#slot.call((ns) => ns.destroy())
+    } finally {
+      this.staleRow()
+    }
+  }
+
+  /** Creates or replaces a spec and returns its proxy. */
+  async setWorkSpec(data: DataDict): Promise<WorkSpecProxy> {
+    const handle = await this.#slot.call((ns) => ns.setWorkSpec(data))
+    const spec = this.adoptSpec(handle)
+    spec.wrote()
+    return spec
+  }
+
+  /** The spec with this name: the cached proxy, or one lookup; NoSuchWorkSpecError if none. */
+  async workSpec(name: string): Promise<WorkSpecProxy> {
+    const ctx = this.#ctx
+    ctx.checkOpen()
+    if (typeof name !== 'string') return this.adoptSpec(await this.#slot.call((ns) => ns.workSpec(name)))
+    const cached = this.#specs.get(name)
+    if (cached !== undefined && cached.handleCurrent) {
+      ctx.metrics.hit(SPEC_LOOKUP)
+      ctx.specs.get(cached)
+      return cached
+    }
+    ctx.metrics.miss(SPEC_LOOKUP)
+    return singleFlight(this.#specLookups, name, async () => this.adoptSpec(await this.resolveSpecHandle(name)))
+  }
+
+  /** Deletes a spec; its proxy stays (it follows the name if the spec comes back) but holds nothing. */
+  async destroyWorkSpec(name: string): Promise<void> {
+    try {
+      await this.#slot.call((ns) => ns.destroyWorkSpec(name))
+    } finally {
+      this.#specs.get(name)?.staleRow()
+    }
+  }
+
+  /** Every spec name, sorted (not cached). */
+  workSpecNames(): Promise<string[]> {
+    return this.#slot.call((ns) => ns.workSpecNames())
+  }
+
+  /** The worker with this name (created if needed): the cached proxy, or one round trip. */
+  async worker(name: string): Promise<WorkerProxy> {
+    const ctx = this.#ctx
+    ctx.checkOpen()
+    const cached = typeof name === 'string' ? this.#workers.get(name) : undefined
+    if (cached !== undefined && cached.handleCurrent) {
+      ctx.metrics.hit(WORKER_LOOKUP)
+      ctx.workers.get(cached)
+      return cached
+    }
+    ctx.metrics.miss(WORKER_LOOKUP)
+    if (typeof name !== 'string') return this.adoptWorker(await this.#slot.call((ns) => ns.worker(name)))
+    return singleFlight(this.#workerLookups, name, async () => this.adoptWorker(await this.resolveWorkerHandle(name)))
+  }
+
+  /** Every worker, as proxies. */
+  async workers(): Promise<WorkerProxy[]> {
+    const workers = await this.#slot.call((ns) => ns.workers())
+    return workers.map((worker) => this.adoptWorker(worker))
+  }
+
+  /** Finishes or fails many attempts at once; their units' snapshots are invalidated. */
+  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
+    const backend = completions.map((c) => (c.attempt instanceof AttemptProxy ? { ...c, attempt: c.attempt.backend } : c))
+    const handle = await this.#slot.get()
+    await handle.completeAttempts(backend)
+    const finishedSpecs = new Set<WorkSpecProxy>()
+    for (const completion of completions) {
+      if (!(completion.attempt instanceof AttemptProxy)) continue
+      const unit = completion.attempt.workUnit
+      unit.wrote()
+      if (completion.status === 'finished') finishedSpecs.add(unit.workSpec)
+    }
+    for (const spec of finishedSpecs) await spec.finished()
+    // Raw backend attempts name no proxy: their units could be anywhere in the namespace.
+    if (completions.some((c) => !(c.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
+  }
+
+  /** Unit counts for this namespace (not cached). */
+  summarize(): Promise<SummaryRecord[]> {
+    return this.#slot.call((ns) => ns.summarize())
+  }
+
+  // ---- used by the other proxies and the router ----
+
+  /** @internal True if a lookup by name can be answered without asking the database. */
+  get handleCurrent(): boolean {
+    return this.#slot.current !== undefined
+  }
+
+  /** @internal Takes a handle the backend returned for this name. */
+  adopt(handle: Namespace): void {
+    this.#slot.set(handle)
+  }
+
+  /** @internal The proxy of a spec handle the backend returned: the cached one, or a new cached one. */
+  adoptSpec(handle: WorkSpec): WorkSpecProxy {
+    let spec = this.#specs.get(handle.name)
+    if (spec === undefined) {
+      spec = new WorkSpecProxy(this.#ctx, this, handle.name, handle, this.#detached)
+      if (!this.#detached) {
+        this.#specs.set(handle.name, spec)
+        this.#ctx.specs.set(spec, spec)
+      }
+    } else {
+      spec.adopt(handle)
+      this.#ctx.specs.get(spec)
+    }
+    return spec
+  }
+
+  /** @internal The proxy of a worker handle the backend returned. */
+  adoptWorker(handle: Worker): WorkerProxy {
+    let worker = this.#workers.get(handle.name)
+    if (worker === undefined) {
+      worker = new WorkerProxy(this.#ctx, this, handle.name, handle, this.#detached)
+      if (!this.#detached) {
+        this.#workers.set(handle.name, worker)
+        this.#ctx.workers.set(worker, worker)
+      }
+    } else {
+      worker.adopt(handle)
+      this.#ctx.workers.get(worker)
+    }
+    return worker
+  }
+
+  /** @internal Wraps a backend attempt, reusing the proxies the caller already has. */
+  wrapAttempt(attempt: Attempt, unit?: WorkUnitProxy, worker?: WorkerProxy): AttemptProxy {
+    const unitProxy = unit ?? this.adoptSpec(attempt.workUnit.workSpec).adoptUnit(attempt.workUnit)
+    const workerProxy = worker ?? this.adoptWorker(attempt.worker)
+    return new AttemptProxy(attempt, unitProxy, workerProxy)
+  }
+
+  /** @internal The cached spec of this name. */
+  cachedSpec(name: string): WorkSpecProxy | undefined {
+    return this.#specs.get(name)
+  }
+
+  /** @internal The cached specs. */
+  cachedSpecs(): IterableIterator<WorkSpecProxy> {
+    return this.#specs.values()
+  }
+
+  /** @internal The spec proxy notifications reach for this name, even if this namespace proxy was dropped. */
+  liveSpec(name: string): WorkSpecProxy | undefined {
+    const live = this.#detached ? this.#ctx.namespaces.peek(this.name) : this
+    return live?.cachedSpec(name)
+  }
+
+  /** @internal Looks a spec up by name, checking this namespace's handle once if it is not found. */
+  async resolveSpecHandle(name: string): Promise<WorkSpec> {
+    const held = this.#slot.current
+    try {
+      return await this.#slot.call((ns) => ns.workSpec(name))
+    } catch (error) {
+      // A handle looked up just now is current; one held from before may be a deleted row's.
+      if (!(error instanceof NoSuchWorkSpecError) || held === undefined) throw error
+      this.#slot.reset()
+      return this.#slot.call((ns) => ns.workSpec(name))
+    }
+  }
+
+  /** @internal Gets or creates the worker by name. */
+  resolveWorkerHandle(name: string): Promise<Worker> {
+    return this.#slot.call((ns) => ns.worker(name))
+  }
+
+  /** @internal The namespace may have been deleted or re-created: drop every snapshot and handle under it. */
+  staleRow(): void {
+    this.#slot.reset()
+    for (const spec of this.#specs.values()) spec.staleRow()
+    for (const worker of this.#workers.values()) worker.resetHandle()
+  }
+
+  /** @internal Handles only: after a lost-notification resync every name is looked up again. */
+  resetHandles(): void {
+    this.#slot.reset()
+    for (const spec of this.#specs.values()) spec.resetHandle()
+    for (const worker of this.#workers.values()) worker.resetHandle()
+  }
+
+  /** @internal Every unit snapshot in the namespace may be stale. */
+  invalidateAllUnits(): void {
+    for (const spec of this.#specs.values()) spec.invalidateUnits()
+  }
+
+  /** @internal Write-through after a claim: the claimed units, and what a claim may do besides. */
+  claimed(request: AttemptRequest, attempts: readonly AttemptProxy[]): void {
+    const specs = new Set<WorkSpecProxy>()
+    for (const attempt of attempts) {
+      attempt.workUnit.wrote()
+      specs.add(attempt.workUnit.workSpec)
+    }
+    for (const spec of specs) spec.claimed()
+    const wanted = typeof request?.numberOfWorkUnits === 'number' ? request.numberOfWorkUnits : 1
+    if (attempts.length >= wanted) return
+    const only = Array.isArray(request?.workSpecs) && request.workSpecs.length > 0 ? new Set(request.workSpecs) : undefined
+    for (const spec of this.#specs.values()) if (only === undefined || only.has(spec.name)) spec.claimedShort()
+  }
+
+  /** @internal Called when the LRU drops one of this namespace's specs. */
+  specDetached(spec: WorkSpecProxy): void {
+    if (this.#specs.get(spec.name) === spec) this.#specs.delete(spec.name)
+  }
+
+  /** @internal Called when the LRU drops one of this namespace's workers. */
+  workerDetached(worker: WorkerProxy): void {
+    if (this.#workers.get(worker.name) === worker) this.#workers.delete(worker.name)
+  }
+
+  /** @internal Called by the LRU: detach, taking specs (with their units) and workers along. */
+  detach(): void {
+    this.#detached = true
+    for (const spec of [...this.#specs.values()]) this.#ctx.specs.delete(spec)
+    for (const worker of [...this.#workers.values()]) this.#ctx.workers.delete(worker)
+    this.#specs.clear()
+    this.#workers.clear()
+  }
+}
+
+/** One lookup per name at a time: later callers share the first one's promise until it settles. */
+function singleFlight<T>(pending: Map<string, Promise<T>>, name: string, run: () => Promise<T>): Promise<T> {
+  const running = pending.get(name)
+  if (running !== undefined) return running
+  const lookup: Promise<T> = run().finally(() => {
+    if (pending.get(name) === lookup) pending.delete(name)
+  })
+  pending.set(name, lookup)
+  return lookup
+}
