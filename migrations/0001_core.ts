@@ -7,6 +7,9 @@ import { type Kysely, sql } from 'kysely'
 // attempts; time-driven changes (lease ends, not-before passes) are derived at read time.
 
 const statements = [
+  // Versions come from one sequence, so they only grow: a unit or spec deleted and created
+  // again under the same name still gets a higher version than any copy of the old row.
+  `CREATE SEQUENCE version_seq`,
   `
     CREATE TABLE namespace (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -19,7 +22,7 @@ const statements = [
         namespace_id bigint NOT NULL REFERENCES namespace (id) ON DELETE CASCADE,
         name text NOT NULL,
         data bytea NOT NULL,
-        version bigint NOT NULL DEFAULT 1,
+        version bigint NOT NULL DEFAULT nextval('version_seq'),
         priority integer NOT NULL DEFAULT 0,
         weight integer NOT NULL DEFAULT 20,
         paused boolean NOT NULL DEFAULT false,
@@ -65,7 +68,7 @@ const statements = [
         work_spec_id bigint NOT NULL,
         name bytea NOT NULL,
         data bytea NOT NULL,
-        version bigint NOT NULL DEFAULT 1,
+        version bigint NOT NULL DEFAULT nextval('version_seq'),
         priority double precision NOT NULL DEFAULT 0,
         not_before timestamptz,
         state text NOT NULL DEFAULT 'available'
@@ -155,5 +158,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 /** Drops everything 0001 created. */
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE attempt, work_unit, worker, work_spec, namespace`.execute(db)
+  await sql`DROP SEQUENCE version_seq`.execute(db)
   await sql`DROP FUNCTION delete_work_units_of_deleted_specs(), delete_attempts_of_deleted_units()`.execute(db)
 }

@@ -1,10 +1,13 @@
 import type { Coordinate } from '../coordinate/api.js'
+import { cacheCoordinate } from '../cache/cache-coordinate.js'
+import type { PostgresCoordinate } from '../postgres/coordinate.js'
 
 /**
- * The Coordinate the daemon serves, built over the database-backed one. The name-identity cache
- * (spec/cache.md) will be plugged in here, so that the daemon and every test of it go through
- * one place; until then the backend is served as it is.
+ * The Coordinate the daemon serves: the name-identity cache over the database-backed one, fed by
+ * the database's change feed so that writes from other daemons on the same database reach it
+ * within milliseconds (and within one resync period if a notification is lost). Closing the
+ * cache closes the database too.
  */
-export function wrapBackend(coordinate: Coordinate): Coordinate {
-  return coordinate
+export function wrapBackend(coordinate: PostgresCoordinate): Coordinate {
+  return cacheCoordinate(coordinate, { clock: coordinate.clock, changes: coordinate.changes() })
 }

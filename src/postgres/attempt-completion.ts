@@ -84,7 +84,7 @@ function completionStatement(
         WHERE attempt.id = t.id AND v.all_pending AND (${allowChaining} OR NOT v.chains)
         RETURNING attempt.id, attempt.work_unit_id, attempt.data, t.status, t.may_chain, t.namespace_id, t.next_work_spec_name
       ), units AS (
-        UPDATE work_unit u SET state = d.status, lease_expires = NULL, version = u.version + 1
+        UPDATE work_unit u SET state = d.status, lease_expires = NULL, version = nextval('version_seq')
         FROM done d WHERE u.id = d.work_unit_id AND u.active_attempt_id = d.id
         RETURNING u.id, u.data AS unit_data, d.id AS attempt_id
       )

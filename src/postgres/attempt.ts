@@ -123,7 +123,7 @@ export class PostgresAttempt implements Attempt {
         FROM target t WHERE attempt.id = t.id
         RETURNING t.is_active
       ), unit AS (
-        UPDATE work_unit SET lease_expires = ${expiration}, version = work_unit.version + 1
+        UPDATE work_unit SET lease_expires = ${expiration}, version = nextval('version_seq')
         FROM target t WHERE work_unit.id = t.work_unit_id AND t.is_active
       )
       SELECT is_active FROM renewed`)
@@ -167,7 +167,7 @@ export class PostgresAttempt implements Attempt {
         RETURNING id, work_unit_id
       ), unit AS (
         UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL,
-          version = work_unit.version + 1,
+          version = nextval('version_seq'),
           not_before = COALESCE(${notBefore}::timestamptz, not_before)
         FROM released r WHERE work_unit.id = r.work_unit_id AND work_unit.active_attempt_id = r.id
       )

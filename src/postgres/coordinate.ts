@@ -3,6 +3,7 @@ import type { Coordinate, Namespace, SummaryRecord } from '../coordinate/api.js'
 import { PostgresNamespace } from './namespace.js'
 import { summarize } from './summary.js'
 import type { Store } from './store.js'
+import type { Clock } from '../coordinate/clock.js'
 import type { PostgresChangeFeed } from './change-listener.js'
 import { expireLeases } from './lease-expiry.js'
 import type { LockService } from '../coordinate/locks.js'
@@ -18,6 +19,11 @@ export class PostgresCoordinate implements Coordinate {
   constructor(store: Store, feed: PostgresChangeFeed) {
     this.#store = store
     this.#feed = feed
+  }
+
+  /** The clock this Coordinate reads time from (give it to a cache over it). */
+  get clock(): Clock {
+    return this.#store.clock
   }
 
   /** Every committed change to units, specs and namespaces of this schema, from any process. */

@@ -4,7 +4,7 @@ import { GoneError, InvalidInputError, VersionConflictError } from '../coordinat
 import type { Store } from './store.js'
 
 /**
- * UPDATE … SET <assignments>, version = version + 1 on one row, only if it is still at
+ * UPDATE … SET <assignments> and a new version on one row, only if it is still at
  * `guard.ifVersion` when given (compare-and-swap). Returns the new version; a version mismatch
  * throws VersionConflictError with the version found, a missing row GoneError.
  */
@@ -21,7 +21,7 @@ export async function guardedUpdate(
   const check = expected === undefined ? sql`` : sql`AND version = ${expected}`
   const row = await store.row(sql<{ version: string | null; found: string | null }>`
     WITH updated AS (
-      UPDATE ${sql.table(table)} SET ${assignments}, version = version + 1
+      UPDATE ${sql.table(table)} SET ${assignments}, version = nextval('version_seq')
       WHERE id = ${id} ${check}
       RETURNING version
     )

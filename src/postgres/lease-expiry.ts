@@ -15,7 +15,7 @@ export async function expireLeases(store: Store, specId?: string): Promise<numbe
       WHERE status = 'pending' AND expiration_time < ${now} ${inSpec}
       RETURNING id, work_unit_id
     ), freed AS (
-      UPDATE work_unit u SET state = 'available', active_attempt_id = NULL, lease_expires = NULL, version = u.version + 1
+      UPDATE work_unit u SET state = 'available', active_attempt_id = NULL, lease_expires = NULL, version = nextval('version_seq')
       FROM expired e WHERE u.id = e.work_unit_id AND u.active_attempt_id = e.id
     )
     SELECT count(*)::integer AS n FROM expired`)

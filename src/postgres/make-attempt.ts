@@ -20,7 +20,7 @@ export async function makeAttempt(worker: PostgresWorker, unit: PostgresWorkUnit
       RETURNING id, work_unit_id
     ), unit AS (
       UPDATE work_unit SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
-        version = work_unit.version + 1
+        version = nextval('version_seq')
       FROM made WHERE work_unit.id = made.work_unit_id
     )
     SELECT id::text FROM made`)

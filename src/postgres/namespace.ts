@@ -34,7 +34,7 @@ export class PostgresNamespace implements Namespace {
         ${meta.continuous}, ${meta.canBeContinuous}, ${meta.minMemoryGb}, ${meta.intervalMs}, ${meta.maxRunning},
         ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})
       ON CONFLICT (namespace_id, name) DO UPDATE SET
-        data = EXCLUDED.data, version = work_spec.version + 1, priority = EXCLUDED.priority,
+        data = EXCLUDED.data, version = nextval('version_seq'), priority = EXCLUDED.priority,
         weight = EXCLUDED.weight, paused = EXCLUDED.paused, continuous = EXCLUDED.continuous,
         can_be_continuous = EXCLUDED.can_be_continuous, min_memory_gb = EXCLUDED.min_memory_gb,
         interval_ms = EXCLUDED.interval_ms, next_continuous = NULL, max_running = EXCLUDED.max_running,

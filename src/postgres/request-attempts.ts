@@ -116,7 +116,7 @@ async function addContinuousUnit(store: Store, candidate: Candidate, now: Date):
   const next = new Date(now.getTime() + candidate.meta.intervalMs)
   await store.rows(sql`
     WITH due AS (
-      UPDATE work_spec SET next_continuous = ${next}
+      UPDATE work_spec SET next_continuous = ${next}, version = nextval('version_seq')
       WHERE id = ${candidate.id} AND continuous AND (next_continuous IS NULL OR next_continuous <= ${now})
       RETURNING id
     )
@@ -150,7 +150,7 @@ function claimUnits(store: Store, candidate: Candidate, workerId: string, count:
           RETURNING id, work_unit_id
         ), claimed AS (
           UPDATE work_unit u SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
-            version = u.version + 1
+            version = nextval('version_seq')
           FROM made WHERE u.id = made.work_unit_id
           RETURNING u.id, u.name, u.priority, made.id AS attempt_id
         )

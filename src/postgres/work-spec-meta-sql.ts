@@ -90,7 +90,8 @@ export async function writeWorkSpecMeta(store: Store, specId: string, meta: Work
       next_continuous = CASE WHEN ${nextContinuous !== undefined} THEN ${nextContinuous ?? null}::timestamptz ELSE next_continuous END,
       max_running = COALESCE(${set(meta.maxRunning, int, 'maxRunning')}::integer, max_running),
       max_attempts_returned = COALESCE(${set(meta.maxAttemptsReturned, int, 'maxAttemptsReturned')}::integer, max_attempts_returned),
-      max_retries = COALESCE(${set(meta.maxRetries, int, 'maxRetries')}::integer, max_retries)
+      max_retries = COALESCE(${set(meta.maxRetries, int, 'maxRetries')}::integer, max_retries),
+      version = nextval('version_seq')
     WHERE id = ${specId} RETURNING id`)
   if (rows.length === 0) throw new GoneError('Work spec')
 }

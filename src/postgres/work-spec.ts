@@ -142,7 +142,7 @@ export class PostgresWorkSpec implements WorkSpec {
   async #updatePriorities(query: WorkUnitQuery, value: ReturnType<typeof sql>): Promise<number> {
     const now = this.#store.now()
     const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET priority = ${value}, version = work_unit.version + 1
+      UPDATE work_unit SET priority = ${value}, version = nextval('version_seq')
       WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
       RETURNING id`)
     return rows.length

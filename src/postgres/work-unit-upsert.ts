@@ -112,7 +112,7 @@ export function upsertWorkUnits(store: Store, specId: string, units: readonly Va
         data = EXCLUDED.data,
         priority = EXCLUDED.priority,
         not_before = EXCLUDED.not_before,
-        version = u.version + 1,
+        version = nextval('version_seq'),
         state = CASE WHEN u.state IN ('finished', 'failed') THEN 'available' ELSE u.state END,
         active_attempt_id = CASE WHEN u.state IN ('finished', 'failed') THEN NULL ELSE u.active_attempt_id END`,
       sql`RETURNING id::text`,

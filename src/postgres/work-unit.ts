@@ -82,7 +82,7 @@ export class PostgresWorkUnit implements WorkUnit {
       UPDATE work_unit SET
         priority = COALESCE(${priority ?? null}::double precision, priority),
         not_before = CASE WHEN ${notBefore !== undefined} THEN ${notBefore ?? null}::timestamptz ELSE not_before END,
-        version = version + 1
+        version = nextval('version_seq')
       WHERE id = ${this.id} RETURNING id`)
     if (rows.length === 0) throw new GoneError('Work unit')
   }
@@ -99,7 +99,7 @@ export class PostgresWorkUnit implements WorkUnit {
   /** Makes the unit available; a running attempt keeps running but no longer decides the status. */
   async clearActiveAttempt(): Promise<void> {
     const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL, version = version + 1
+      UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL, version = nextval('version_seq')
       WHERE id = ${this.id} RETURNING id`)
     if (rows.length === 0) throw new GoneError('Work unit')
   }
