@@ -1,4 +1,5 @@
 import { benchBulkAdd } from './bulk-add.js'
+import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
 import { benchScale } from './scale.js'
 import { describeMachine } from './support.js'
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   'bulk-add': benchBulkAdd,
   scale: benchScale,
   claim: benchClaimLoop,
+  cache: benchCache,
 }
 
 const chosen = process.argv.slice(2)
