@@ -51,7 +51,7 @@ export function report(what: string, value: string, ratio?: { to: string; value:
 export async function describeMachine(): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl })
   await client.connect()
-  const { rows } = await client.query<{ version: string }>('SHOW server_version')
+  const { rows } = await client.query<{ server_version: string }>('SHOW server_version')
   await client.end()
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; node ${process.version}; PostgreSQL ${rows[0]?.version}`)
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; node ${process.version}; PostgreSQL ${rows[0]?.server_version}`)
 }
