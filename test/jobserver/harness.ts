@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeEach, expect } from 'vitest'
 import { CborRpcServer } from '../../src/cborrpc/server.js'
-import type { Namespace } from '../../src/coordinate/api.js'
+import type { Coordinate, Namespace } from '../../src/coordinate/api.js'
+import { cacheCoordinate } from '../../src/cache/cache-coordinate.js'
 import type { FakeClock } from '../../src/coordinate/clock.js'
 import { type DataDict, type DataValue, Tuple, Uuid, isDataDict } from '../../src/coordinate/data.js'
 import { JobServer } from '../../src/jobserver/index.js'
@@ -103,8 +104,12 @@ export interface Harness {
 }
 
 /** Sets up the harness for a test file; call at the top level with await. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: { throughCache?: boolean } = {}): Promise<Harness> {
   const { coordinate, clock } = await openTestCoordinate()
+  // Through the cache, as coordinated serves it; closing it must leave the backend to the file.
+  const served: Coordinate = options.throughCache
+    ? cacheCoordinate(coordinate, { clock, changes: coordinate.changes(), closeBackend: false })
+    : coordinate
   let current: JobServer | undefined
   let namespace: Namespace | undefined
   const server = new CborRpcServer((method, params, context) => {
@@ -119,9 +124,10 @@ export async function startHarness(): Promise<Harness> {
   afterAll(async () => {
     for (const c of [client, ...extra]) c.socket.destroy()
     await server.close()
+    if (served !== coordinate) await served.close()
   })
   beforeEach(async () => {
-    namespace = await coordinate.namespace(`jobserver ${expect.getState().currentTestName ?? ''}`)
+    namespace = await served.namespace(`jobserver ${expect.getState().currentTestName ?? ''}`)
     current = new JobServer({ namespace, clock })
   })
   afterEach(async () => {
