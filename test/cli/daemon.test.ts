@@ -144,7 +144,7 @@ describe('coordinated', () => {
 // An in-flight request is made by holding the lock table's advisory lock from outside, so
 // that a `lock` call waits in the database. PGlite has no second session to hold it from.
 describe.skipIf(!url)('graceful shutdown', () => {
-  async function holdLockTable(): Promise<{ release: () => Promise<void> }> {
+  async function holdLockTable(): Promise<{ release: () => Promise<void>; waitingRequests: (n: number) => Promise<void> }> {
     const holder = new pg.Client({ connectionString: url })
     // Dropping the file's database at the end terminates this session; that is expected.
     holder.on('error', () => undefined)
@@ -159,7 +159,17 @@ describe.skipIf(!url)('graceful shutdown', () => {
       await holder.end()
     }
     holders.push(release)
-    return { release }
+    // Resolves once n sessions are queued behind the held advisory lock: the request is then
+    // really in flight inside the database.
+    const waitingRequests = async (n: number): Promise<void> => {
+      for (;;) {
+        const { rows } = await holder.query<{ n: number }>(
+          "SELECT count(*)::integer AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        if ((rows[0]?.n ?? 0) >= n) return
+      }
+    }
+    return { release, waitingRequests }
   }
 
   it('lets a request in flight finish before stopping, and accepts nothing new meanwhile', async () => {
@@ -167,8 +177,7 @@ describe.skipIf(!url)('graceful shutdown', () => {
     const c = await client()
     const table = await holdLockTable()
     c.send(pythonRequest(1, 'lock', [bytes('me'), 30, [[bytes('in-flight')]]]))
-    // Give the request time to reach the database and wait there.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await table.waitingRequests(1)
     let stopped = false
     const stopping = daemon.stop().then(() => {
       stopped = true
@@ -176,6 +185,8 @@ describe.skipIf(!url)('graceful shutdown', () => {
     await waitFor(() => logs.some((entry) => entry.msg === 'shutting down'))
     expect(logs.find((entry) => entry.msg === 'shutting down')).toMatchObject({ inFlight: 1 })
     await expect(TestClient.connect(daemon.address.port)).rejects.toThrow(/ECONNREFUSED/)
+    // A negative check: the stop must still be waiting for the request after a while. There is
+    // no event for "has not happened", so this one waits a fixed time on purpose.
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(stopped).toBe(false)
     await table.release()
@@ -190,8 +201,7 @@ describe.skipIf(!url)('graceful shutdown', () => {
     const c = await client()
     const table = await holdLockTable()
     c.send(pythonRequest(1, 'lock', [bytes('me'), 30, [[bytes('stuck')]]]))
-    // Give the request time to reach the database and wait there.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await table.waitingRequests(1)
     const startedAt = Date.now()
     const stopping = daemon.stop()
     const answer = await c.next()
