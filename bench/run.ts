@@ -1,6 +1,7 @@
 import { benchBulkAdd } from './bulk-add.js'
 import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
+import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { describeMachine } from './support.js'
 
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   scale: benchScale,
   claim: benchClaimLoop,
   cache: benchCache,
+  jobserver: benchJobserver,
 }
 
 const chosen = process.argv.slice(2)
