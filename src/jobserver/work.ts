@@ -2,7 +2,9 @@ import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../co
 import { SECOND } from '../coordinate/clock.js'
 import { type DataDict, Tuple } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
+import { LeasedAttempts } from './leased-attempts.js'
 import { type JobServerContext, type MethodTable, type Pair, type RequestContext, method, ok } from './method.js'
 import {
   option,
@@ -25,7 +27,8 @@ export const DEFAULT_UPDATE_LEASE_SECONDS = 300
 export const MAX_LEASE_SECONDS = 24 * 3600
 
 /** Work methods: get_work and update_work_unit. */
-export function workMethods({ namespace }: JobServerContext): MethodTable {
+export function workMethods({ namespace, clock }: JobServerContext): MethodTable {
+  const leased = new LeasedAttempts()
   return {
     // One unit comes back as a (spec, key bytes, data) tuple or (None, None, None); a batch as a
     // list of such tuples. The shape follows the Python client's own test: a single tuple when
@@ -48,9 +51,8 @@ export function workMethods({ namespace }: JobServerContext): MethodTable {
 
       const worker = await namespace.worker(workerId)
       const attempts = await worker.requestAttempts(request)
-      const tuples = await Promise.all(
-        attempts.map(async (attempt) => Tuple.of(attempt.workUnit.workSpec.name, attempt.workUnit.key, await attempt.data())),
-      )
+      const tuples = await workTuples(attempts, clock.now())
+      if (attempts[0]) leased.remember(attempts[0].workUnit.workSpec.name, attempts)
       if (maxJobs === undefined || maxJobs === 1) return ok(tuples[0] ?? Tuple.of(null, null, null))
       return ok(tuples)
     }),
@@ -71,14 +73,47 @@ export function workMethods({ namespace }: JobServerContext): MethodTable {
         workerId: readOptionalText(option(options, 'worker_id'), 'worker_id'),
       }
 
+      // The usual case: the worker that got the unit from get_work reports on it.
+      if (update.workerId === undefined && (await leased.apply(name, key, (attempt) => leasedTransition(attempt, update), status === 0 || status === PENDING))) {
+        return ok(true)
+      }
       const spec = await findWorkSpec(namespace, name)
       if (!spec) return [false, noSuchWorkSpec(name)]
       const unit = await findWorkUnit(spec, key)
       // In-band, as Python answers it: its client's retry loops log and go on.
       if (!unit) return [false, noSuchWorkUnit(new TextDecoder().decode(key))]
+      leased.forget(name, key)
       return ok(await updateWorkUnit(namespace, unit, update, request))
     }),
   }
+}
+
+/**
+ * get_work's (spec, key, data) tuples. All attempts of one request share a spec, so their data
+ * comes from one snapshot query rather than one query per attempt; through the cache that query
+ * also warms the snapshots update_work_unit will read next.
+ */
+async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
+  const first = attempts[0]
+  if (first === undefined) return []
+  const spec = first.workUnit.workSpec
+  const snapshots = await spec.workUnitSnapshots(attempts.map((attempt) => attempt.workUnit.key))
+  const byKey = new Map(snapshots.map((snapshot) => [Buffer.from(snapshot.key).toString('latin1'), snapshot]))
+  return Promise.all(
+    attempts.map(async (attempt) => {
+      const snapshot = byKey.get(Buffer.from(attempt.workUnit.key).toString('latin1'))
+      const data = snapshot ? snapshotData(snapshot, now) : await attempt.data()
+      return Tuple.of(spec.name, attempt.workUnit.key, data)
+    }),
+  )
+}
+
+/** The §4.3 transition of a pending unit, applied to its attempt. */
+function leasedTransition(attempt: Attempt, { status, data, leaseMs }: UnitUpdate): Promise<void> {
+  if (status === 0 || status === PENDING) return attempt.renew(leaseMs, data)
+  if (status === AVAILABLE) return attempt.expire(data)
+  if (status === FINISHED) return attempt.finish(data)
+  return attempt.fail(data)
 }
 
 /** update_work_unit's options, checked. */
@@ -97,9 +132,14 @@ interface UnitUpdate {
  */
 async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
   const { status, data, leaseMs } = update
-  let attempt = await unit.activeAttempt()
-  let current = attempt ? await attempt.status() : null
-  if (current === 'expired' || current === 'retryable') current = null
+  // The unit's status is the active attempt's (expired and retryable read as available); through
+  // the cache it comes from the snapshot the lookup just made, so only a unit with an attempt
+  // costs a query for it.
+  const unitStatus = await unit.status()
+  let current: 'pending' | 'finished' | 'failed' | null =
+    unitStatus === 'pending' || unitStatus === 'finished' || unitStatus === 'failed' ? unitStatus : null
+  let attempt = current === null ? null : await unit.activeAttempt()
+  if (attempt === null) current = null
 
   if (current === null) {
     if (status === 0 || status === AVAILABLE) {
@@ -116,10 +156,7 @@ async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: Unit
   switch (current) {
     case 'pending':
       if (!attempt) return false
-      if (status === 0 || status === PENDING) await attempt.renew(leaseMs, data)
-      else if (status === AVAILABLE) await attempt.expire(data)
-      else if (status === FINISHED) await attempt.finish(data)
-      else await attempt.fail(data)
+      await leasedTransition(attempt, update)
       return true
     case 'finished':
       if (status === AVAILABLE) {

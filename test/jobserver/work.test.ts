@@ -249,3 +249,22 @@ describe('get_work options', () => {
     expect(work.items[2]).toEqual({ t: Tuple.of(b('x'), 1), s: b('bytes') })
   })
 })
+
+describe('update_work_unit after get_work (the remembered attempt)', () => {
+  it('finishes the unit the worker got, and falls back to the unit\'s current attempt once its lease ran out', async () => {
+    const name = await py.setWorkSpec()
+    await py.addWorkUnit(name, 'a', {})
+    await py.addWorkUnit(name, 'b', {})
+    expect(await h.py('get_work', 'w1', { available_gb: 1, lease_time: 60 })).toEqual([Tuple.of(SPEC, b('a'), {}), null])
+    expect(await h.py('update_work_unit', name, 'a', { status: 4, data: { done: 1 } })).toEqual([true, null])
+    await py.checkStatus(name, 'a', 4)
+
+    // w1 takes b, its lease runs out, w2 takes b over; w1's late finish still finishes b.
+    expect(await h.py('get_work', 'w1', { available_gb: 1, lease_time: 60 })).toEqual([Tuple.of(SPEC, b('b'), {}), null])
+    h.clock.advance(61 * SECOND)
+    expect(await h.py('get_work', 'w2', { available_gb: 1, lease_time: 60 })).toEqual([Tuple.of(SPEC, b('b'), {}), null])
+    expect(await h.py('update_work_unit', name, 'b', { status: 4, data: { late: 1 } })).toEqual([true, null])
+    await py.checkStatus(name, 'b', 4)
+    expect(await unitData('b')).toEqual({ late: 1 })
+  })
+})
