@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, report, timed } from './support.js'
+import { dropDatabase, freshDatabase, report, timed, vacuum } from './support.js'
 import { graphileWorkerRate } from './graphile-worker.js'
 
 const WORKERS = 8
@@ -71,15 +71,6 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
   }
 }
 
-async function vacuum(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    await client.query('VACUUM ANALYZE')
-  } finally {
-    await client.end()
-  }
-}
 
 /** Claim+finish throughput for batch 100 and 1, and with 1M available units, against bare SQL. */
 export async function benchClaimLoop(): Promise<void> {

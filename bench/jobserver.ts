@@ -7,7 +7,7 @@ import { Framer } from '../src/cborrpc/framer.js'
 import { runDaemon } from '../src/cli/daemon.js'
 import { type DataValue, Tuple, describe } from '../src/coordinate/data.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, report, timed } from './support.js'
+import { dropDatabase, freshDatabase, report, timed, vacuum } from './support.js'
 
 const DATABASE = 'coordinate_bench_jobserver'
 const WORKERS = 8
@@ -288,12 +288,3 @@ class RpcClient {
   }
 }
 
-async function vacuum(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    await client.query('VACUUM ANALYZE')
-  } finally {
-    await client.end()
-  }
-}
