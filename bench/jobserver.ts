@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { type Socket, connect } from 'node:net'
-import pg from 'pg'
 import { decodeResponse, encodeRequest } from '../src/cborrpc/codec.js'
 import { Framer } from '../src/cborrpc/framer.js'
 import { runDaemon } from '../src/cli/daemon.js'
