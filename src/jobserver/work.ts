@@ -131,7 +131,7 @@ interface UnitUpdate {
  * attempt, i.e. an available unit.
  */
 async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
-  const { status, data, leaseMs } = update
+  const { status, data } = update
   // The unit's status is the active attempt's (expired and retryable read as available); through
   // the cache it comes from the snapshot the lookup just made, so only a unit with an attempt
   // costs a query for it.

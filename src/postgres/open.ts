@@ -66,7 +66,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
     throw error
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, options.databaseUrl === undefined), feed)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock), feed)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate

@@ -13,8 +13,6 @@ export class Store {
   constructor(
     readonly db: Kysely<unknown>,
     readonly clock: Clock,
-    /** True for PGlite: one session, so no concurrency and no cross-process notifications. */
-    readonly embedded: boolean,
   ) {}
 
   /** The current time according to the injected clock. */
