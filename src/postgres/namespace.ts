@@ -7,6 +7,7 @@ import { parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import type { Store } from './store.js'
 import { summarize } from './summary.js'
+import { definitionAssignments } from './work-spec-meta-sql.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorker } from './worker.js'
 import { completeAttempts } from './attempt-completion.js'
@@ -33,13 +34,7 @@ export class PostgresNamespace implements Namespace {
       VALUES (${this.id}, ${name}, ${encodeData(data)}, ${meta.priority}, ${meta.weight}, ${meta.paused},
         ${meta.continuous}, ${meta.canBeContinuous}, ${meta.minMemoryGb}, ${meta.intervalMs}, ${meta.maxRunning},
         ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})
-      ON CONFLICT (namespace_id, name) DO UPDATE SET
-        data = EXCLUDED.data, version = nextval('version_seq'), priority = EXCLUDED.priority,
-        weight = EXCLUDED.weight, paused = EXCLUDED.paused, continuous = EXCLUDED.continuous,
-        can_be_continuous = EXCLUDED.can_be_continuous, min_memory_gb = EXCLUDED.min_memory_gb,
-        interval_ms = EXCLUDED.interval_ms, next_continuous = NULL, max_running = EXCLUDED.max_running,
-        max_attempts_returned = EXCLUDED.max_attempts_returned, max_retries = EXCLUDED.max_retries,
-        next_work_spec_name = EXCLUDED.next_work_spec_name, runtime = EXCLUDED.runtime
+      ON CONFLICT (namespace_id, name) DO UPDATE SET ${definitionAssignments(data, meta)}, version = nextval('version_seq')
       RETURNING id::text`)
     if (!row) throw new GoneError('Namespace')
     return new PostgresWorkSpec(this, row.id, name)

@@ -1,4 +1,6 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
+import { encodeData } from '../coordinate/cbor-data.js'
+import type { DataDict } from '../coordinate/data.js'
 import { GoneError, InvalidInputError } from '../coordinate/errors.js'
 import type { WorkSpecMeta, WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
 import type { Store } from './store.js'
@@ -45,6 +47,18 @@ export function metaFromRow(row: Omit<MetaRow, 'available_count' | 'pending_coun
     availableCount: row.available_count ?? 0,
     pendingCount: row.pending_count ?? 0,
   }
+}
+
+/**
+ * SET assignments that replace a spec's definition and every meta field derived from it
+ * (next_continuous restarts, as in go-coordinate); shared by setWorkSpec's upsert and setData.
+ */
+export function definitionAssignments(data: DataDict, meta: WorkSpecMeta): RawBuilder<unknown> {
+  return sql`data = ${encodeData(data)}, priority = ${meta.priority}, weight = ${meta.weight},
+    paused = ${meta.paused}, continuous = ${meta.continuous}, can_be_continuous = ${meta.canBeContinuous},
+    min_memory_gb = ${meta.minMemoryGb}, interval_ms = ${meta.intervalMs}, next_continuous = NULL,
+    max_running = ${meta.maxRunning}, max_attempts_returned = ${meta.maxAttemptsReturned},
+    max_retries = ${meta.maxRetries}, next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}`
 }
 
 /** Reads a spec's meta; with counts, units available now (not delayed) and pending now are counted. */

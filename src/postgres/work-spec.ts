@@ -3,8 +3,8 @@ import type { AddWorkUnitItem, SummaryRecord, VersionGuard, WorkSpec, WorkUnit, 
 import type { WorkSpecSnapshot, WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
 import { guardedUpdate } from './guarded-update.js'
-import { META_COLUMNS, metaFromRow } from './work-spec-meta-sql.js'
-import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
+import { META_COLUMNS, definitionAssignments, metaFromRow } from './work-spec-meta-sql.js'
+import { decodeDataDict } from '../coordinate/cbor-data.js'
 import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
 import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
@@ -45,12 +45,7 @@ export class PostgresWorkSpec implements WorkSpec {
       this.#store,
       'work_spec',
       this.id,
-      sql`data = ${encodeData(data)}, priority = ${meta.priority},
-        weight = ${meta.weight}, paused = ${meta.paused}, continuous = ${meta.continuous},
-        can_be_continuous = ${meta.canBeContinuous}, min_memory_gb = ${meta.minMemoryGb},
-        interval_ms = ${meta.intervalMs}, next_continuous = NULL, max_running = ${meta.maxRunning},
-        max_attempts_returned = ${meta.maxAttemptsReturned}, max_retries = ${meta.maxRetries},
-        next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}`,
+      definitionAssignments(data, meta),
       guard,
       'Work spec',
     )
