@@ -34,22 +34,23 @@ export function canDoWork(meta: WorkSpecMeta, now: Date): boolean {
   return canStartContinuous(meta, now)
 }
 
+/** Tells whether a request with these options may get work from this spec at all. */
+function admits(options: ChooseWorkSpecOptions, { name, meta }: SchedulerCandidate): boolean {
+  const { workSpecs, runtimes, availableGb } = options
+  return (
+    (!workSpecs?.length || workSpecs.includes(name)) &&
+    (!runtimes?.length || runtimes.includes(meta.runtime)) &&
+    (availableGb === undefined || meta.minMemoryGb <= availableGb)
+  )
+}
+
 /** Picks the spec a worker should get work from, or null when no spec has any to give. */
 export function chooseWorkSpec(
   candidates: readonly SchedulerCandidate[],
   now: Date,
   options: ChooseWorkSpecOptions = {},
 ): string | null {
-  const names = options.workSpecs?.length ? new Set(options.workSpecs) : null
-  const runtimes = options.runtimes?.length ? new Set(options.runtimes) : null
-  const { availableGb } = options
-  const able = candidates.filter(
-    ({ name, meta }) =>
-      (names === null || names.has(name)) &&
-      (runtimes === null || runtimes.has(meta.runtime)) &&
-      (availableGb === undefined || meta.minMemoryGb <= availableGb) &&
-      canDoWork(meta, now),
-  )
+  const able = candidates.filter((candidate) => admits(options, candidate) && canDoWork(candidate.meta, now))
   if (able.length === 0) return null
 
   // Priority is absolute: lower-priority specs wait until every higher one is out of work.
@@ -82,6 +83,20 @@ export function chooseWorkSpec(
   }
   // Rounding can leave the point a hair past the last bucket; it belongs to that bucket.
   return scored[scored.length - 1]!.name
+}
+
+/**
+ * Tells whether choosing `chosen` follows from the specs' meta alone: every other spec the
+ * request admits that could ever hand out work has a lower priority, and `chosen` has no cap
+ * or continuous timing that depends on counts. While that meta stands, the same request
+ * chooses the same spec whenever it has available units, whatever the other specs' counts.
+ */
+export function isForcedChoice(candidates: readonly SchedulerCandidate[], chosen: SchedulerCandidate, options: ChooseWorkSpecOptions = {}): boolean {
+  const { meta } = chosen
+  if (meta.maxRunning > 0 || meta.continuous) return false
+  return candidates.every(
+    (other) => other === chosen || other.meta.paused || other.meta.weight <= 0 || !admits(options, other) || other.meta.priority < meta.priority,
+  )
 }
 
 /** How many units one request may take from a spec, given what was asked and the spec's caps. */

@@ -7,19 +7,20 @@ import { parseWorkUnitOutput } from '../coordinate/work-unit-output.js'
 import type { Executor, Store } from './store.js'
 import { upsertWorkUnits } from './work-unit-upsert.js'
 import { bytea } from './sql-fragments.js'
+import { isPgError } from './migrate.js'
+import type { PostgresAttempt } from './attempt.js'
+import type { PostgresWorkSpec } from './work-spec.js'
 
 interface CompletionRow {
-  all_pending: boolean
-  chains: boolean
-  attempt_id: string | null
-  data: Uint8Array | null
-  next_spec_id: string | null
+  attempt_id: string
+  data: Uint8Array
+  next_spec_id: string
 }
 
 /**
- * Finishes or fails attempts in one statement, all or nothing: if any attempt is not pending
- * (or is gone) nothing changes and NotPendingError (or GoneError) is thrown. A finish whose spec
- * names a `then` runs in a transaction with the units its `output` creates, so chaining is
+ * Finishes or fails attempts in one call, all or nothing: if any attempt is not pending (or is
+ * gone) nothing changes and NotPendingError (or GoneError) is thrown. A finish whose spec names
+ * a `then` runs again in a transaction with the units its `output` creates, so chaining is
  * atomic; every other completion costs one round trip.
  */
 export async function completeAttempts(store: Store, completions: readonly AttemptCompletion[]): Promise<void> {
@@ -38,20 +39,28 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   }
   if (new Set(ids).size !== ids.length) throw new InvalidInputError('the same attempt is completed twice')
   const now = store.now()
-  const fast = await completionStatement(store, store.db, ids, statuses, datas, now, false)
-  const verdict = fast[0]
-  if (!verdict?.all_pending) throw await whyNotPending(store, ids)
-  if (!verdict.chains) return
-  await store.transaction(async (trx) => {
-    const rows = await completionStatement(store, trx, ids, statuses, datas, now, true)
-    if (!rows[0]?.all_pending) throw await whyNotPending(store, ids, trx)
-    for (const row of rows) await chainOutput(store, trx, row, now)
-  })
+  try {
+    try {
+      await completionCall(store, store.db, ids, statuses, datas, now, false, store.notifications !== undefined)
+      announce(store, completions)
+    } catch (error) {
+      if (!isPgError(error, CHAINS)) throw error
+      // The completion chains: do it again in a transaction with the units it creates.
+      await store.transaction(async (trx) => {
+        const rows = await completionCall(store, trx, ids, statuses, datas, now, true, false)
+        for (const row of rows) await chainOutput(store, trx, row, now)
+      })
+    }
+  } catch (error) {
+    throw isPgError(error, NOT_PENDING) ? await whyNotPending(store, ids) : error
+  }
 }
 
-// Only the attempt that is its unit's active one chains (the join on `units` sees to that),
-// and a `then` naming a missing spec chains nothing.
-function completionStatement(
+// SQLSTATEs raised by complete_attempts (migrations/0004_claim_functions.ts).
+const NOT_PENDING = 'CO001'
+const CHAINS = 'CO002'
+
+function completionCall(
   store: Store,
   executor: Executor,
   ids: string[],
@@ -59,49 +68,30 @@ function completionStatement(
   datas: (Buffer | null)[],
   now: Date,
   allowChaining: boolean,
+  quiet: boolean,
 ): Promise<CompletionRow[]> {
   return store.rows(
-    sql<CompletionRow>`
-      WITH input AS (
-        SELECT * FROM unnest(${ids}::bigint[], ${statuses}::text[], ${datas}::bytea[]) AS i (id, status, data)
-      ), target AS (
-        -- Pending-ness is computed, not filtered on: a WHERE on status and expiration lets the
-        -- planner pick the pending-expiry index and walk every lease out instead of 100 ids.
-        SELECT a.id, a.work_unit_id, i.status, i.data, s.namespace_id, s.next_work_spec_name,
-               (i.status = 'finished' AND s.next_work_spec_name <> '') AS may_chain,
-               (a.status = 'pending' AND a.expiration_time >= ${now}) AS pending
-        FROM input i
-        JOIN attempt a ON a.id = i.id
-        JOIN work_spec s ON s.id = a.work_spec_id
-        FOR UPDATE OF a
-      ), verdict AS (
-        SELECT count(*) FILTER (WHERE pending) = ${ids.length} AS all_pending,
-               count(*) FILTER (WHERE may_chain) > 0 AS chains
-        FROM target
-      ), done AS (
-        UPDATE attempt SET status = t.status, end_time = ${now}, active = false, data = COALESCE(t.data, attempt.data)
-        FROM target t, verdict v
-        WHERE attempt.id = t.id AND v.all_pending AND (${allowChaining} OR NOT v.chains)
-        RETURNING attempt.id, attempt.work_unit_id, attempt.data, t.status, t.may_chain, t.namespace_id, t.next_work_spec_name
-      ), units AS (
-        UPDATE work_unit u SET state = d.status, lease_expires = NULL, version = nextval('version_seq')
-        FROM done d WHERE u.id = d.work_unit_id AND u.active_attempt_id = d.id
-        RETURNING u.id, u.data AS unit_data, d.id AS attempt_id
-      )
-      SELECT v.all_pending, v.chains, x.attempt_id::text, x.data, x.next_spec_id::text
-      FROM verdict v LEFT JOIN (
-        SELECT un.attempt_id, COALESCE(d.data, un.unit_data) AS data, n.id AS next_spec_id
-        FROM units un
-        JOIN done d ON d.id = un.attempt_id
-        JOIN work_spec n ON n.namespace_id = d.namespace_id AND n.name = d.next_work_spec_name
-        WHERE d.may_chain
-      ) x ON true`,
+    sql<CompletionRow>`SELECT attempt_id::text, data, next_spec_id::text
+      FROM complete_attempts(${ids}::bigint[], ${statuses}::text[], ${datas}::bytea[], ${now}, ${allowChaining}, ${quiet})`,
     executor,
   )
 }
 
+// What the quiet completion call left unannounced: its units, per spec.
+function announce(store: Store, completions: readonly AttemptCompletion[]): void {
+  const { notifications } = store
+  if (!notifications) return
+  const bySpec = new Map<PostgresWorkSpec, Uint8Array[]>()
+  for (const { attempt } of completions) {
+    const unit = (attempt as PostgresAttempt).workUnit
+    const keys = bySpec.get(unit.workSpec) ?? []
+    keys.push(unit.key)
+    bySpec.set(unit.workSpec, keys)
+  }
+  for (const [spec, keys] of bySpec) notifications.unitsChanged(spec.namespace.name, spec.name, keys)
+}
+
 async function chainOutput(store: Store, trx: Executor, row: CompletionRow, now: Date): Promise<void> {
-  if (row.next_spec_id === null || row.data === null) return
   const output = decodeDataDict(row.data).output
   const units = parseWorkUnitOutput(output, now).map((u) => ({
     key: bytea(u.key),

@@ -3,6 +3,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import * as core from '../../migrations/0001_core.js'
 import * as locks from '../../migrations/0002_locks.js'
 import * as changeNotifications from '../../migrations/0003_change_notifications.js'
+import * as claimFunctions from '../../migrations/0004_claim_functions.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
 // bundling and inside PGlite alike. Names sort in the order they must run.
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0001_core': core,
   '0002_locks': locks,
   '0003_change_notifications': changeNotifications,
+  '0004_claim_functions': claimFunctions,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -8,13 +8,15 @@ import {
   canStartContinuous,
   chooseWorkSpec,
   continuousUnitName,
+  isForcedChoice,
   unitsToClaim,
 } from '../coordinate/scheduler.js'
 import type { WorkSpecMeta } from '../coordinate/work-spec-meta.js'
 import { PostgresAttempt } from './attempt.js'
 import { completeAttempts } from './attempt-completion.js'
 import { expireLeases } from './lease-expiry.js'
-import type { Executor, Store } from './store.js'
+import type { SpecsFingerprint } from './remembered-choices.js'
+import type { Store } from './store.js'
 import { META_COLUMNS, metaFromRow } from './work-spec-meta-sql.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
@@ -32,39 +34,51 @@ interface Candidate extends SchedulerCandidate {
 /**
  * The claim path: choose a spec from per-spec inputs (one query, no scan of units), then take
  * up to N of its available units in claim order with FOR UPDATE SKIP LOCKED, insert their
- * attempts and mark them pending, all in one statement. Specs with max_running lock their own
- * row first so the cap holds exactly across processes.
+ * attempts and mark them pending, all in one call. Specs with max_running lock their own row
+ * first so the cap holds exactly across processes. When the last choice for the same request
+ * followed from meta alone, the claim goes straight to that spec in one round trip.
  */
 export async function requestAttempts(worker: PostgresWorker, request: AttemptRequest): Promise<Attempt[]> {
   checkRequest(request)
-  const store = worker.namespace.store
-  const lifetimeMs = request.lifetimeMs ?? DEFAULT_LEASE_MS
+  const { store } = worker.namespace
+  const remembered = store.choices.get(worker.namespace.id, request)
+  if (remembered) {
+    const attempts = await claimFrom(worker, remembered, request, store.now())
+    if (attempts.length > 0) return attempts
+    store.choices.set(worker.namespace.id, request, undefined)
+  }
+  const options = { availableGb: request.availableGb, workSpecs: request.workSpecs, runtimes: request.runtimes }
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const now = store.now()
-    const candidates = await schedulerInputs(store, worker.namespace.id, request, now)
-    const chosen = chooseWorkSpec(candidates, now, {
-      availableGb: request.availableGb,
-      workSpecs: request.workSpecs,
-      runtimes: request.runtimes,
-    })
+    const { candidates, fingerprint } = await schedulerInputs(store, worker.namespace.id, request, now)
+    const chosen = chooseWorkSpec(candidates, now, options)
     const candidate = candidates.find((c) => c.name === chosen)
     if (!candidate) return []
     if (candidate.hasExpired) await expireLeases(store, candidate.id)
-    const spec = new PostgresWorkSpec(worker.namespace, candidate.id, candidate.name)
     if (candidate.meta.availableCount === 0 && canStartContinuous(candidate.meta, now)) {
       await addContinuousUnit(store, candidate, now)
     }
-    const count = unitsToClaim(candidate.meta, request.numberOfWorkUnits)
-    if (count === 0) continue
-    const expiration = new Date(now.getTime() + lifetimeMs)
-    const claimed = await claimUnits(store, candidate, worker.id, count, now, expiration)
-    const attempts = claimed.map(
-      (row) => new PostgresAttempt(row.attempt_id, new PostgresWorkUnit(spec, row.unit_id, new Uint8Array(row.unit_name)), worker),
-    )
-    const kept = await failOverRetried(store, candidate.meta, attempts, claimed)
-    if (kept.length > 0) return kept
+    const forced = fingerprint !== undefined && isForcedChoice(candidates, candidate, options)
+    store.choices.set(worker.namespace.id, request, forced ? { ...candidate, fingerprint } : undefined)
+    const attempts = await claimFrom(worker, candidate, request, now)
+    if (attempts.length > 0) return attempts
   }
   return []
+}
+
+/** Claims from one spec and wraps the rows as attempts, minus units past max_retries. */
+async function claimFrom(worker: PostgresWorker, target: ClaimTarget, request: AttemptRequest, now: Date): Promise<PostgresAttempt[]> {
+  const { store } = worker.namespace
+  const count = unitsToClaim(target.meta, request.numberOfWorkUnits)
+  if (count === 0) return []
+  const expiration = new Date(now.getTime() + (request.lifetimeMs ?? DEFAULT_LEASE_MS))
+  const claimed = await claimUnits(store, target, worker, count, now, expiration)
+  if (claimed.length === 0) return []
+  const spec = new PostgresWorkSpec(worker.namespace, target.id, target.name)
+  const attempts = claimed.map(
+    (row) => new PostgresAttempt(row.attempt_id, new PostgresWorkUnit(spec, row.unit_id, new Uint8Array(row.unit_name)), worker),
+  )
+  return failOverRetried(store, target.meta, attempts, claimed)
 }
 
 function checkRequest(request: AttemptRequest): void {
@@ -84,16 +98,23 @@ interface InputRow {
   has_available: boolean
   has_expired: boolean
   pending_count: number
+  spec_count: string
+  spec_version: string
 }
 
-// Availability is an EXISTS probe on the claim index and pending a count of pending attempts
+interface SchedulerInputs {
+  candidates: Candidate[]
+  /** The namespace's specs as these inputs saw them; undefined when no spec matched. */
+  fingerprint?: SpecsFingerprint
+}
+
+// Availability is one probe of the claim index and pending a count of pending attempts
 // (bounded by the number of leases out), so the cost does not grow with the number of units.
-async function schedulerInputs(store: Store, namespaceId: string, request: AttemptRequest, now: Date): Promise<Candidate[]> {
+async function schedulerInputs(store: Store, namespaceId: string, request: AttemptRequest, now: Date): Promise<SchedulerInputs> {
   const names = request.workSpecs && request.workSpecs.length > 0 ? sql`AND s.name = ANY(${[...request.workSpecs]}::text[])` : sql``
   const rows = await store.rows(sql<InputRow & Parameters<typeof metaFromRow>[0]>`
     SELECT s.id::text, s.name, ${META_COLUMNS},
-      EXISTS (SELECT 1 FROM work_unit u WHERE u.work_spec_id = s.id AND u.state = 'available'
-              AND (u.not_before IS NULL OR u.not_before <= ${now})) AS has_available,
+      spec_has_available_unit(s.id, ${now}) AS has_available,
       EXISTS (SELECT 1 FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
               AND a.expiration_time < ${now}) AS has_expired,
       -- Pending counts matter only for max_running and for weighing specs against each other;
@@ -101,14 +122,20 @@ async function schedulerInputs(store: Store, namespaceId: string, request: Attem
       CASE WHEN s.max_running > 0 OR count(*) OVER () > 1 THEN
         (SELECT count(*)::integer FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
                 AND a.expiration_time >= ${now})
-      ELSE 0 END AS pending_count
-    FROM work_spec s WHERE s.namespace_id = ${namespaceId} ${names}`)
-  return rows.map((row) => {
+      ELSE 0 END AS pending_count,
+      f.spec_count, f.spec_version
+    FROM work_spec s,
+      (SELECT count(*)::text AS spec_count, max(version)::text AS spec_version FROM work_spec
+       WHERE namespace_id = ${namespaceId}) f
+    WHERE s.namespace_id = ${namespaceId} ${names}`)
+  const candidates = rows.map((row) => {
     const meta: WorkSpecMeta = metaFromRow(row)
     meta.availableCount = row.has_available || row.has_expired ? 1 : 0
     meta.pendingCount = row.pending_count
     return { id: row.id, name: row.name, meta, hasExpired: row.has_expired }
   })
+  const first = rows[0]
+  return { candidates, fingerprint: first && { count: first.spec_count, version: first.spec_version } }
 }
 
 // The guard on next_continuous makes one of several racing workers create the unit.
@@ -132,44 +159,24 @@ interface ClaimRow {
   num_attempts: number
 }
 
-function claimUnits(store: Store, candidate: Candidate, workerId: string, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
-  const { maxRunning, maxRetries } = candidate.meta
-  const claim = (executor: Executor, limit: ReturnType<typeof sql>) =>
-    store.rows(
-      sql<ClaimRow>`
-        WITH picked AS (
-          SELECT u.id FROM work_unit u
-          WHERE u.work_spec_id = ${candidate.id} AND u.state = 'available'
-            AND (u.not_before IS NULL OR u.not_before <= ${now})
-          ORDER BY u.priority DESC, u.name
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        ), made AS (
-          INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
-          SELECT id, ${candidate.id}, ${workerId}, ${now}, ${expiration} FROM picked
-          RETURNING id, work_unit_id
-        ), claimed AS (
-          UPDATE work_unit u SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
-            version = nextval('version_seq')
-          FROM made WHERE u.id = made.work_unit_id
-          RETURNING u.id, u.name, u.priority, made.id AS attempt_id
-        )
-        SELECT c.id::text AS unit_id, c.name AS unit_name, c.attempt_id::text AS attempt_id,
-          ${maxRetries > 0 ? sql`(SELECT count(*)::integer FROM attempt a WHERE a.work_unit_id = c.id) + 1` : sql`1`} AS num_attempts
-        FROM claimed c ORDER BY c.priority DESC, c.name`,
-      executor,
-    )
-  if (maxRunning <= 0) return claim(store.db, sql`${count}`)
-  // Lock the spec row (NO KEY UPDATE does not block the key-share locks of unit inserts), then
-  // count pending attempts in a fresh snapshot: the cap holds however many claimers race.
-  return store.transaction(async (trx) => {
-    await store.rows(sql`SELECT id FROM work_spec WHERE id = ${candidate.id} FOR NO KEY UPDATE`, trx)
-    return claim(
-      trx,
-      sql`LEAST(${count}, GREATEST(0, ${maxRunning} - (SELECT count(*) FROM attempt WHERE work_spec_id = ${candidate.id}
-        AND status = 'pending' AND expiration_time >= ${now})))`,
-    )
-  })
+/** Where a claim goes, and, when the caller chose the spec from remembered meta, what to check. */
+interface ClaimTarget {
+  id: string
+  name: string
+  meta: WorkSpecMeta
+  fingerprint?: SpecsFingerprint
+}
+
+async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
+  const { maxRunning, maxRetries } = target.meta
+  const check = target.fingerprint
+  const { notifications } = store
+  const rows = await store.rows(sql<ClaimRow>`
+    SELECT unit_id::text, unit_name, attempt_id::text, num_attempts
+    FROM claim_work_units(${target.id}, ${worker.id}, ${count}, ${now}, ${expiration}, ${maxRunning}, ${maxRetries > 0},
+      ${worker.namespace.id}, ${check?.count ?? null}::bigint, ${check?.version ?? null}::bigint, ${notifications !== undefined})`)
+  if (rows.length > 0) notifications?.unitsChanged(worker.namespace.name, target.name, rows.map((row) => row.unit_name))
+  return rows
 }
 
 // A unit past max_retries attempts fails at once with "too many retries" and is not handed out.

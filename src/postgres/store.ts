@@ -2,6 +2,8 @@ import type { Kysely, RawBuilder, Transaction } from 'kysely'
 import type { Clock } from '../coordinate/clock.js'
 import { ClosedError, GoneError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
+import { RememberedChoices } from './remembered-choices.js'
+import type { DeferredNotifications } from './deferred-notifications.js'
 
 /** Something queries run on: the database or an open transaction. */
 export type Executor = Kysely<unknown> | Transaction<unknown>
@@ -9,10 +11,14 @@ export type Executor = Kysely<unknown> | Transaction<unknown>
 /** The database, the clock, and the error mapping every handle of one Coordinate shares. */
 export class Store {
   #closed = false
+  /** Scheduler choices that meta alone decided, for one-round-trip claims. */
+  readonly choices = new RememberedChoices()
 
   constructor(
     readonly db: Kysely<unknown>,
     readonly clock: Clock,
+    /** Where the claim and completion paths announce their changes; absent when notifications are off. */
+    readonly notifications?: DeferredNotifications,
   ) {}
 
   /** The current time according to the injected clock. */
@@ -49,6 +55,7 @@ export class Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.notifications?.drain()
     await this.db.destroy()
   }
 
