@@ -6,6 +6,7 @@ import { InvalidInputError } from '../coordinate/errors.js'
 import { migrateToLatest } from './migrate.js'
 import { PostgresCoordinate } from './coordinate.js'
 import { Store } from './store.js'
+import { DeferredNotifications } from './deferred-notifications.js'
 import { usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
@@ -66,7 +67,8 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
     throw error
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock), feed)
+  const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications), feed)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate

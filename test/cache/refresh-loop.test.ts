@@ -3,7 +3,7 @@ import type { WorkSpecProxy } from '../../src/cache/index.js'
 import { SECOND } from '../../src/coordinate/index.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { deferred } from './support/counting-backend.js'
-import { nextEvent } from './support/feed.js'
+import { nextEvent, nthEvent } from './support/feed.js'
 import { metricValue, openCache } from './support/open-cache.js'
 
 const { coordinate: backend, clock } = await openTestCoordinate()
@@ -55,8 +55,17 @@ describe('auto-refresh loop', () => {
     const worker = await ns.worker('w')
     for (const key of ['a', 'b', 'c']) await spec.addWorkUnit(key)
     const done = await spec.workUnit('a')
+    // Completions are announced a moment after they commit; let the fail's announcement (the
+    // second event naming b, after makeAttempt's) arrive first, or it would land in the middle
+    // of the checks below.
+    const failedHeard = nthEvent(
+      backend.changes(),
+      (e) => e.kind === 'work-units' && e.workSpec === 'spec' && (e.keys ?? []).some((k) => Buffer.from(k).toString() === 'b'),
+      2,
+    )
     await (await worker.makeAttempt(done)).finish()
     await (await worker.makeAttempt(await spec.workUnit('b'))).fail()
+    await failedHeard
     expect(await done.status()).toBe('finished')
     expect(await (await spec.workUnit('b')).status()).toBe('failed')
     log.reset()

@@ -8,9 +8,15 @@ import type { DataDict } from '../../../src/coordinate/data.js'
  * resolves the cache has already handled the event (the feed calls subscribers in order).
  */
 export function nextEvent(feed: ChangeFeed, match: (event: ChangeEvent) => boolean): Promise<ChangeEvent> {
+  return nthEvent(feed, match, 1)
+}
+
+/** Resolves with the nth event `match` accepts (subscribed after the cache, like nextEvent). */
+export function nthEvent(feed: ChangeFeed, match: (event: ChangeEvent) => boolean, n: number): Promise<ChangeEvent> {
+  let seen = 0
   return new Promise((resolve) => {
     const stop = feed.subscribe((event) => {
-      if (match(event)) {
+      if (match(event) && ++seen === n) {
         stop()
         resolve(event)
       }

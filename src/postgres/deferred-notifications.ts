@@ -1,0 +1,76 @@
+import { type Kysely, sql } from 'kysely'
+
+// The same limits as the notify trigger (migrations/0003): list keys only for small changes.
+const MAX_KEYS = 20
+const MAX_KEY_BYTES = 1500
+// How long changes gather before one NOTIFY statement carries them all: a claim-and-finish loop
+// makes hundreds of changes a second, and one statement each would double its round trips.
+const COALESCE_MS = 2
+
+interface SpecChange {
+  namespace: string
+  spec: string
+  /** Hex keys, or null once too many to list (any unit of the spec may have changed). */
+  keys: Set<string> | null
+  bytes: number
+}
+
+/**
+ * Unit changes announced after their transaction commits instead of inside it. A notifying
+ * commit holds Postgres's notification-queue lock through its WAL flush, so every claim and
+ * completion announcing itself would serialize all of them; here changes gather for 2 ms and
+ * at most one NOTIFY statement per Coordinate is in flight, the changes made meanwhile riding
+ * along in the next one. The
+ * payloads are the trigger's, so listeners cannot tell the difference. If the process dies
+ * between the commit and the NOTIFY, other caches see the change at their next refresh.
+ */
+export class DeferredNotifications {
+  readonly #pending = new Map<string, SpecChange>()
+  #flushing: Promise<void> | undefined
+
+  constructor(
+    private readonly db: Kysely<unknown>,
+    private readonly channel: string,
+  ) {}
+
+  /** Queues the news that these units of a spec changed, and sends it as soon as it can. */
+  unitsChanged(namespace: string, spec: string, keys: Iterable<Uint8Array>): void {
+    const id = JSON.stringify([namespace, spec])
+    let change = this.#pending.get(id)
+    if (!change) {
+      change = { namespace, spec, keys: new Set(), bytes: 0 }
+      this.#pending.set(id, change)
+    }
+    for (const key of keys) {
+      if (change.keys === null) break
+      change.keys.add(Buffer.from(key).toString('hex'))
+      change.bytes += key.length
+      if (change.keys.size > MAX_KEYS || change.bytes > MAX_KEY_BYTES) change.keys = null
+    }
+    this.#flushing ??= this.#flushSoon().finally(() => {
+      this.#flushing = undefined
+    })
+  }
+
+  /** Resolves once everything queued so far has been sent (or failed to be). */
+  async drain(): Promise<void> {
+    while (this.#flushing) await this.#flushing
+  }
+
+  async #flushSoon(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, COALESCE_MS))
+    while (this.#pending.size > 0) {
+      const payloads = [...this.#pending.values()].map(({ namespace, spec, keys }) =>
+        JSON.stringify({ t: 'u', n: namespace, s: spec, k: keys && [...keys] }),
+      )
+      this.#pending.clear()
+      try {
+        // A notification carries no data to keep, so its commit need not wait for a WAL flush.
+        await sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${this.channel}, p)
+          FROM unnest(${payloads}::text[]) AS p`.execute(this.db)
+      } catch {
+        // The pool is closing or the server went away; listeners resync when they reconnect.
+      }
+    }
+  }
+}
