@@ -15,6 +15,8 @@ async function coordinateLoop(url: string, units: number, batch: number): Promis
     for (let start = 0; start < units; start += 100_000) {
       await spec.addWorkUnits(Array.from({ length: Math.min(100_000, units - start) }, (_, i) => ({ key: `u${String(start + i).padStart(9, '0')}` })))
     }
+    // As the bare loop does after its insert: both start from analyzed, vacuumed tables.
+    await vacuum(url)
     const workers = await Promise.all(Array.from({ length: WORKERS }, (_, i) => ns.worker(`w${i}`)))
     const target = Math.min(units, 20_000 * Math.max(1, batch / 10))
     let done = 0
