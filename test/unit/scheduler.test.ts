@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import {
+  type ChooseWorkSpecOptions,
   type SchedulerCandidate,
   canDoWork,
   canStartContinuous,
   chooseWorkSpec,
   continuousUnitName,
+  isForcedChoice,
   unitsToClaim,
 } from '../../src/coordinate/scheduler.js'
 import { type WorkSpecMeta, defaultWorkSpecMeta } from '../../src/coordinate/work-spec-meta.js'
@@ -236,5 +238,104 @@ describe('continuousUnitName', () => {
 
   it('floors times before the epoch as go does', () => {
     expect(continuousUnitName(new Date(-1))).toBe('-1.999')
+  })
+})
+
+describe('isForcedChoice', () => {
+  it('holds for a lone spec', () => {
+    const only = spec('only')
+    expect(isForcedChoice([only], only)).toBe(true)
+  })
+
+  it('never holds for a chosen spec with max_running or continuous, whose turn depends on counts or time', () => {
+    const capped = spec('capped', { maxRunning: 5 })
+    expect(isForcedChoice([capped], capped)).toBe(false)
+    const continuous = spec('continuous', { continuous: true, canBeContinuous: true })
+    expect(isForcedChoice([continuous], continuous)).toBe(false)
+  })
+
+  it('does not hold while another admitted, unpaused spec has a higher or equal priority', () => {
+    const chosen = spec('chosen', { priority: 5 })
+    expect(isForcedChoice([chosen, spec('higher', { priority: 6 })], chosen)).toBe(false)
+    expect(isForcedChoice([spec('equal', { priority: 5 }), chosen], chosen)).toBe(false)
+    // Counts do not matter: an empty higher spec may get units at any time.
+    expect(isForcedChoice([chosen, spec('empty', { priority: 6, availableCount: 0 })], chosen)).toBe(false)
+    // Nor do the other spec's caps: it could hand out work.
+    expect(isForcedChoice([chosen, spec('capped', { priority: 6, maxRunning: 1, pendingCount: 1 })], chosen)).toBe(false)
+  })
+
+  it('holds when every higher or equal spec is paused, has weight 0, or is not admitted by the request', () => {
+    const chosen = spec('chosen', { priority: 5, runtime: 'go', minMemoryGb: 2 })
+    const paused = spec('paused', { priority: 9, paused: true })
+    const weightless = spec('weightless', { priority: 9, weight: 0 })
+    expect(isForcedChoice([paused, chosen], chosen)).toBe(true)
+    expect(isForcedChoice([chosen, weightless], chosen)).toBe(true)
+
+    const named = spec('named', { priority: 9 })
+    expect(isForcedChoice([chosen, named], chosen, { workSpecs: ['chosen'] })).toBe(true)
+    expect(isForcedChoice([chosen, named], chosen, { workSpecs: ['chosen', 'named'] })).toBe(false)
+    expect(isForcedChoice([chosen, named], chosen, { workSpecs: [] })).toBe(false)
+
+    const python = spec('python', { priority: 9, runtime: '' })
+    expect(isForcedChoice([chosen, python], chosen, { runtimes: ['go'] })).toBe(true)
+    expect(isForcedChoice([chosen, python], chosen, { runtimes: ['go', ''] })).toBe(false)
+    expect(isForcedChoice([chosen, python], chosen)).toBe(false)
+
+    const big = spec('big', { priority: 9, minMemoryGb: 8 })
+    expect(isForcedChoice([chosen, big], chosen, { availableGb: 4 })).toBe(true)
+    expect(isForcedChoice([chosen, big], chosen, { availableGb: 8 })).toBe(false)
+    expect(isForcedChoice([chosen, big], chosen)).toBe(false)
+
+    expect(isForcedChoice([paused, weightless, chosen, named, python, big], chosen, { workSpecs: ['chosen', 'paused', 'weightless', 'python', 'big'], runtimes: ['go', ''], availableGb: 4 })).toBe(false)
+    expect(isForcedChoice([paused, weightless, chosen, named, python, big], chosen, { workSpecs: ['chosen', 'paused', 'weightless', 'big'], availableGb: 4 })).toBe(true)
+  })
+
+  it('holds over any number of lower-priority specs, whatever they hold', () => {
+    const chosen = spec('chosen', { priority: 1 })
+    const lower = [
+      spec('a', { priority: 0 }),
+      spec('b', { priority: -5, weight: 1000 }),
+      spec('c', { priority: 0, continuous: true, canBeContinuous: true }),
+      spec('d', { priority: 0, maxRunning: 1 }),
+    ]
+    expect(isForcedChoice([...lower, chosen], chosen)).toBe(true)
+  })
+
+  it('only says so when the scheduler would pick the chosen spec whatever the counts (randomized)', () => {
+    const random = mulberry32(42)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
+    let forced = 0
+    for (let trial = 0; trial < 2000; trial++) {
+      const candidates = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) =>
+        spec(`s${i}`, {
+          priority: pick([0, 1, 2]),
+          weight: pick([0, 1, 20]),
+          paused: random() < 0.2,
+          runtime: pick(['', 'go']),
+          minMemoryGb: pick([0, 8]),
+          maxRunning: pick([0, 0, 0, 2]),
+        }),
+      )
+      const options: ChooseWorkSpecOptions = {
+        workSpecs: random() < 0.3 ? candidates.filter(() => random() < 0.5).map((c) => c.name) : undefined,
+        runtimes: random() < 0.3 ? [pick(['', 'go'])] : undefined,
+        availableGb: random() < 0.3 ? 4 : undefined,
+      }
+      const chosenName = chooseWorkSpec(candidates, NOW, { ...options, random })
+      const chosen = candidates.find((c) => c.name === chosenName)
+      if (!chosen || !isForcedChoice(candidates, chosen, options)) continue
+      forced++
+      // Shuffle the others' counts: as long as the chosen spec has work, it must still win.
+      for (let round = 0; round < 10; round++) {
+        for (const c of candidates) {
+          if (c === chosen) continue
+          c.meta.availableCount = pick([0, 1, 100])
+          c.meta.pendingCount = pick([0, 1, 100])
+        }
+        chosen.meta.pendingCount = pick([0, 1, 100])
+        expect(chooseWorkSpec(candidates, NOW, { ...options, random })).toBe(chosen.name)
+      }
+    }
+    expect(forced).toBeGreaterThan(100)
   })
 })
