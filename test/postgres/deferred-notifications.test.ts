@@ -4,9 +4,10 @@ import type { Attempt } from '../../src/coordinate/api.js'
 import type { ChangeEvent, WorkUnitsChanged } from '../../src/coordinate/change-feed.js'
 import { openCoordinate } from '../../src/postgres/open.js'
 import type { PostgresCoordinate } from '../../src/postgres/coordinate.js'
+import type { PostgresNamespace } from '../../src/postgres/namespace.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
-// Claims and completions call the functions of migrations/0004 with p_quiet, so the notify
+// Claims and completions call the functions of migrations/claim-functions.ts with p_quiet, so the notify
 // triggers stay silent, and the library announces the same payload after commit
 // (src/postgres/deferred-notifications.ts). `writer` makes the changes; `listener`, another
 // Coordinate on the same database, hears them through its change feed.
@@ -132,6 +133,27 @@ describe('deferred change notifications of claims and completions', { timeout: 1
     expect(heard.length).toBeGreaterThanOrEqual(1)
     expect(heard.length).toBeLessThanOrEqual(2)
     for (const event of heard) expect(event.keys).toEqual([bytes('o1'), bytes('o2')])
+  })
+
+  it('sends a busy loop\'s announcements at most once per 10 ms, and loses none', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `b${String(i).padStart(2, '0')}`)
+    const { ns } = await specWithUnits('dn-busy', 'work', keys)
+    const worker = await ns.worker('w')
+    const notifications = (ns as PostgresNamespace).store.notifications!
+    const before = notifications.statementsSent
+    const from = recorder.events.length
+    const start = performance.now()
+    for (let i = 0; i < keys.length; i++) {
+      const [attempt] = await worker.requestAttempts()
+      await attempt!.finish()
+    }
+    const elapsed = performance.now() - start
+    await notifications.drain()
+    await marker('dn-busy')
+    // Sent back to back, 80 changes would take dozens of statements; spaced, one per 10 ms.
+    expect(notifications.statementsSent - before).toBeLessThanOrEqual(Math.ceil(elapsed / 10) + 2)
+    const announced = new Set(recorder.events.slice(from).filter(unitsOf('dn-busy', 'work')).flatMap((e) => (e as WorkUnitsChanged).keys ?? []).map((k) => Buffer.from(k).toString()))
+    expect(announced).toEqual(new Set(keys))
   })
 
   it.runIf(url !== undefined)('sends the payload shape the trigger sends', async () => {
