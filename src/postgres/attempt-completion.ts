@@ -56,7 +56,7 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   }
 }
 
-// SQLSTATEs raised by complete_attempts (migrations/0004_claim_functions.ts).
+// SQLSTATEs raised by complete_attempts (migrations/claim-functions.ts).
 const NOT_PENDING = 'CO001'
 const CHAINS = 'CO002'
 
