@@ -112,7 +112,8 @@ describe('claims under concurrency (real server)', async () => {
   })
 
   it('sweeps on its own timer', async () => {
-    const local = new FakeClock(clock.now())
+    // On PGlite in memory there is only the file's Coordinate, so its clock is the one to move.
+    const local = url ? new FakeClock(clock.now()) : clock
     const own = url ? await openCoordinate({ databaseUrl: url, clock: local, leaseSweepMs: 0 }) : coordinate
     try {
       const ns = await own.namespace('sweeper')
