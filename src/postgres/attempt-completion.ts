@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type Transaction, sql } from 'kysely'
 import type { AttemptCompletion } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
@@ -41,7 +41,7 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   const now = store.now()
   try {
     try {
-      await completionCall(store, store.db, ids, statuses, datas, now, false, store.notifications !== undefined)
+      await completionCall(store, undefined, ids, statuses, datas, now, false, store.notifications !== undefined)
       announce(store, completions)
     } catch (error) {
       if (!isPgError(error, CHAINS)) throw error
@@ -60,9 +60,13 @@ export async function completeAttempts(store: Store, completions: readonly Attem
 const NOT_PENDING = 'CO001'
 const CHAINS = 'CO002'
 
+// Fixed text, so it runs as one prepared statement per connection (Store.call).
+const COMPLETE_SQL = `SELECT attempt_id::text, data, next_spec_id::text
+  FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5, $6)`
+
 function completionCall(
   store: Store,
-  executor: Executor,
+  executor: Transaction<unknown> | undefined,
   ids: string[],
   statuses: string[],
   datas: (Buffer | null)[],
@@ -70,11 +74,7 @@ function completionCall(
   allowChaining: boolean,
   quiet: boolean,
 ): Promise<CompletionRow[]> {
-  return store.rows(
-    sql<CompletionRow>`SELECT attempt_id::text, data, next_spec_id::text
-      FROM complete_attempts(${ids}::bigint[], ${statuses}::text[], ${datas}::bytea[], ${now}, ${allowChaining}, ${quiet})`,
-    executor,
-  )
+  return store.call<CompletionRow>(COMPLETE_SQL, [ids, statuses, datas, now, allowChaining, quiet], executor)
 }
 
 // What the quiet completion call left unannounced: its units, per spec.

@@ -5,9 +5,9 @@ import { type Clock, systemClock } from '../coordinate/clock.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { migrateToLatest } from './migrate.js'
 import { PostgresCoordinate } from './coordinate.js'
-import { Store } from './store.js'
+import { type DirectQuery, Store } from './store.js'
 import { DeferredNotifications } from './deferred-notifications.js'
-import { usePreparedStatements } from './prepared-statements.js'
+import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 
@@ -51,9 +51,12 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   // Lower case only: the schema also names the notification channel, which must not need quoting.
   if (!/^[a-z_][a-z0-9_]{0,50}$/.test(schema)) throw new InvalidInputError(`bad schema name ${JSON.stringify(schema)}`)
   let db: Kysely<unknown>
+  let direct: DirectQuery | undefined
   let listen: ListenConnector
   if (options.databaseUrl) {
-    db = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
+    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
+    db = pool.db
+    direct = pool.direct
     listen = pgListenConnector(options.databaseUrl)
   } else {
     const pglite = new PGlite(options.dataDir)
@@ -68,7 +71,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications), feed)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
@@ -79,13 +82,14 @@ function sessionSettings(schema: string, options: OpenOptions): Record<string, s
   return { search_path: schema, 'coordinate.notify': options.notify === false ? 'off' : 'on' }
 }
 
-function openPool(databaseUrl: string, settings: Record<string, string>, max: number): Kysely<unknown> {
+function openPool(databaseUrl: string, settings: Record<string, string>, max: number): { db: Kysely<unknown>; direct: DirectQuery } {
   const startup = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ')
   const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup })
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => undefined)
   pool.on('connect', usePreparedStatements)
-  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: [...values] })).rows
+  return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct }
 }
 
 function openPGlite(pglite: PGlite, settings: Record<string, string>): Kysely<unknown> {

@@ -3,7 +3,8 @@ import type pg from 'pg'
 
 const names = new Map<string, string>()
 
-function statementName(text: string): string {
+/** A stable prepared-statement name for a statement text. */
+export function statementName(text: string): string {
   let name = names.get(text)
   if (name === undefined) {
     name = `coordinate_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`

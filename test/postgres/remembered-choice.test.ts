@@ -33,14 +33,12 @@ describe('remembered scheduler choices (fast claim path)', async () => {
   async function request(ns: Namespace, workerName: string, req: AttemptRequest = {}): Promise<{ got: string[]; attempts: Attempt[]; statements: number }> {
     const { store } = ns as PostgresNamespace
     const worker = await ns.worker(workerName)
-    const rows = vi.spyOn(store, 'rows')
-    const transactions = vi.spyOn(store, 'transaction')
+    const spies = [vi.spyOn(store, 'rows'), vi.spyOn(store, 'call'), vi.spyOn(store, 'transaction')]
     try {
       const attempts = await worker.requestAttempts(req)
-      return { got: names(attempts), attempts, statements: rows.mock.calls.length + transactions.mock.calls.length }
+      return { got: names(attempts), attempts, statements: spies.reduce((n, spy) => n + spy.mock.calls.length, 0) }
     } finally {
-      rows.mockRestore()
-      transactions.mockRestore()
+      for (const spy of spies) spy.mockRestore()
     }
   }
 
