@@ -3,8 +3,16 @@ import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
 import { dropDatabase, freshDatabase, report, timed, vacuum } from './support.js'
 import { graphileWorkerRate } from './graphile-worker.js'
+import { pgBossRate } from './pg-boss.js'
 
 const WORKERS = 8
+// Units queued for the batch-1 and batch-100 loops (ours and the bare one).
+const LOOP_UNITS = 50_000
+
+/** How many units a loop over `units` does at this batch size before it stops. */
+function loopTarget(units: number, batch: number): number {
+  return Math.min(units, 20_000 * Math.max(1, batch / 10))
+}
 
 /** 8 workers claim and finish every unit of a spec in batches; returns units per second. */
 async function coordinateLoop(url: string, units: number, batch: number): Promise<number> {
@@ -18,7 +26,7 @@ async function coordinateLoop(url: string, units: number, batch: number): Promis
     // As the bare loop does after its insert: both start from analyzed, vacuumed tables.
     await vacuum(url)
     const workers = await Promise.all(Array.from({ length: WORKERS }, (_, i) => ns.worker(`w${i}`)))
-    const target = Math.min(units, 20_000 * Math.max(1, batch / 10))
+    const target = loopTarget(units, batch)
     let done = 0
     const { ms } = await timed(() =>
       Promise.all(
@@ -48,7 +56,7 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
     await pool.query(`CREATE INDEX bare_job_claim ON bare_job (priority DESC, name) WHERE state = 'available'`)
     await pool.query(`INSERT INTO bare_job (name) SELECT 'u' || lpad(g::text, 9, '0') FROM generate_series(1, $1) g`, [units])
     await pool.query('VACUUM ANALYZE bare_job')
-    const target = Math.min(units, 20_000 * Math.max(1, batch / 10))
+    const target = loopTarget(units, batch)
     let done = 0
     const { ms } = await timed(() =>
       Promise.all(
@@ -79,14 +87,16 @@ export async function benchClaimLoop(): Promise<void> {
   const url = await freshDatabase('coordinate_bench_claim')
   try {
     let batched = 0
+    const ourRates = new Map<number, number>()
     for (const batch of (process.env.BENCH_CLAIM_BATCHES ?? '1,100').split(',').map(Number)) {
       // Each loop starts from a vacuumed database, so one run's dead rows and the autovacuum
       // they trigger do not land on the next measurement.
       await vacuum(url)
-      const bare = await bareLoop(url, 50_000, batch)
+      const bare = await bareLoop(url, LOOP_UNITS, batch)
       await vacuum(url)
-      const ours = await coordinateLoop(url, 50_000, batch)
+      const ours = await coordinateLoop(url, LOOP_UNITS, batch)
       if (batch === 100) batched = ours
+      ourRates.set(batch, ours)
       report(`${WORKERS} workers claim+finish, batch ${batch}`, `${Math.round(ours)} units/s`, { to: 'bare SQL SKIP LOCKED loop', value: ours / bare })
       report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare)} units/s`)
     }
@@ -94,6 +104,12 @@ export async function benchClaimLoop(): Promise<void> {
     if (graphile === undefined) report('  peer: graphile-worker', 'not installed for this Node')
     else if (batched > 0) report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`, { to: 'ours at batch 100 is', value: batched / graphile })
     else report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`)
+    for (const [batch, ours] of ourRates) {
+      // The same backlog and job count as our loop at this batch size.
+      const boss = await pgBossRate(LOOP_UNITS, loopTarget(LOOP_UNITS, batch), batch)
+      if (boss === undefined) report(`  peer: pg-boss, batch ${batch}`, 'not installed for this Node')
+      else report(`  peer: pg-boss 10, 8 fetch+complete loops, batch ${batch}`, `${Math.round(boss)} jobs/s`, { to: `ours at batch ${batch} is`, value: ours / boss })
+    }
     await vacuum(url)
     const small = await coordinateLoop(url, 10_000, 100)
     await vacuum(url)
