@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { dropDatabase, freshDatabase, timed } from './support.js'
 
 const JOBS = 20_000
@@ -16,7 +17,11 @@ export async function graphileWorkerRate(): Promise<number | undefined> {
   }
   const url = await freshDatabase('coordinate_bench_graphile')
   const logger = new gw.Logger(() => () => undefined)
-  const utils = await gw.makeWorkerUtils({ connectionString: url, logger })
+  // Our own pool, ended before the database is dropped: an idle client of a pool graphile-worker
+  // made itself could see the drop's termination and crash the process with an unhandled error.
+  const pgPool = new pg.Pool({ connectionString: url, max: 12 })
+  pgPool.on('error', () => undefined)
+  const utils = await gw.makeWorkerUtils({ pgPool, logger })
   try {
     await utils.migrate()
     await utils.addJobs(Array.from({ length: JOBS }, (_, i) => ({ identifier: 'noop', payload: { i } })))
@@ -25,7 +30,7 @@ export async function graphileWorkerRate(): Promise<number | undefined> {
     const allDone = new Promise<void>((resolve) => (drained = resolve))
     const { ms, value: runner } = await timed(async () => {
       const runner = await gw.run({
-        connectionString: url,
+        pgPool,
         concurrency: 8,
         noHandleSignals: true,
         logger,
@@ -43,6 +48,7 @@ export async function graphileWorkerRate(): Promise<number | undefined> {
     return JOBS / (ms / 1000)
   } finally {
     await utils.release()
+    await pgPool.end()
     await dropDatabase('coordinate_bench_graphile')
   }
 }
