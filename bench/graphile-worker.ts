@@ -21,6 +21,7 @@ export async function graphileWorkerRate(): Promise<number | undefined> {
   // made itself could see the drop's termination and crash the process with an unhandled error.
   const pgPool = new pg.Pool({ connectionString: url, max: 12 })
   pgPool.on('error', () => undefined)
+  pgPool.on('connect', (client) => client.on('error', () => undefined))
   const utils = await gw.makeWorkerUtils({ pgPool, logger })
   try {
     await utils.migrate()
