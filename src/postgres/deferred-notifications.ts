@@ -71,7 +71,7 @@ export class DeferredNotifications {
   }
 
   async #flushSoon(): Promise<void> {
-    await sleep(Math.max(COALESCE_MS, this.#lastSent + MIN_INTERVAL_MS - performance.now()))
+    await sleep(COALESCE_MS)
     while (this.#pending.size > 0) {
       const wait = this.#lastSent + MIN_INTERVAL_MS - performance.now()
       if (wait > 0) await sleep(wait)
