@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, report, timed, vacuum } from './support.js'
+import { dropDatabase, freshDatabase, report, timed, vacuum, walPerUnit, walUsage } from './support.js'
 import { graphileWorkerRate } from './graphile-worker.js'
 import { pgBossRate } from './pg-boss.js'
 
@@ -14,8 +14,26 @@ function loopTarget(units: number, batch: number): number {
   return Math.min(units, 20_000 * Math.max(1, batch / 10))
 }
 
-/** 8 workers claim and finish every unit of a spec in batches; returns units per second. */
-async function coordinateLoop(url: string, units: number, batch: number): Promise<number> {
+/** What one loop measured: units per second, and the WAL it wrote per unit. */
+interface LoopResult {
+  rate: number
+  wal: string
+}
+
+// WAL per unit counts the index entries, row versions and locks each unit costs: unlike the
+// rate, it does not move with the machine's load, so it shows what a change to the claim path
+// did even when the rate is lost in noise.
+async function measured(meter: pg.Pool, loop: () => Promise<number>): Promise<LoopResult> {
+  const before = await walUsage(meter)
+  let done = 0
+  const { ms } = await timed(async () => {
+    done = await loop()
+  })
+  return { rate: done / (ms / 1000), wal: walPerUnit(before, await walUsage(meter), done) }
+}
+
+/** 8 workers claim and finish every unit of a spec in batches. */
+async function coordinateLoop(url: string, meter: pg.Pool, units: number, batch: number): Promise<LoopResult> {
   const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0, poolSize: WORKERS + 2 })
   try {
     const ns = await coordinate.namespace(`loop-${units}-${batch}`)
@@ -28,8 +46,8 @@ async function coordinateLoop(url: string, units: number, batch: number): Promis
     const workers = await Promise.all(Array.from({ length: WORKERS }, (_, i) => ns.worker(`w${i}`)))
     const target = loopTarget(units, batch)
     let done = 0
-    const { ms } = await timed(() =>
-      Promise.all(
+    return await measured(meter, async () => {
+      await Promise.all(
         workers.map(async (worker) => {
           while (done < target) {
             const attempts: Attempt[] = await worker.requestAttempts({ numberOfWorkUnits: batch })
@@ -38,16 +56,16 @@ async function coordinateLoop(url: string, units: number, batch: number): Promis
             done += attempts.length
           }
         }),
-      ),
-    )
-    return done / (ms / 1000)
+      )
+      return done
+    })
   } finally {
     await coordinate.close()
   }
 }
 
 /** The same loop in bare SQL on a one-table queue: the floor a SKIP LOCKED claim can reach here. */
-async function bareLoop(url: string, units: number, batch: number): Promise<number> {
+async function bareLoop(url: string, meter: pg.Pool, units: number, batch: number): Promise<LoopResult> {
   const pool = new pg.Pool({ connectionString: url, max: WORKERS + 2 })
   try {
     await pool.query('DROP TABLE IF EXISTS bare_job')
@@ -58,8 +76,8 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
     await pool.query('VACUUM ANALYZE bare_job')
     const target = loopTarget(units, batch)
     let done = 0
-    const { ms } = await timed(() =>
-      Promise.all(
+    return await measured(meter, async () => {
+      await Promise.all(
         Array.from({ length: WORKERS }, async (_, w) => {
           while (done < target) {
             const { rows } = await pool.query<{ id: string }>(
@@ -73,9 +91,9 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
             done += rows.length
           }
         }),
-      ),
-    )
-    return done / (ms / 1000)
+      )
+      return done
+    })
   } finally {
     await pool.end()
   }
@@ -85,18 +103,20 @@ async function bareLoop(url: string, units: number, batch: number): Promise<numb
 /** Claim+finish throughput for batch 100 and 1, and with 1M available units, against bare SQL. */
 export async function benchClaimLoop(): Promise<void> {
   const url = await freshDatabase('coordinate_bench_claim')
+  const meter = new pg.Pool({ connectionString: url, max: 1 })
   try {
     const ourRates = new Map<number, number>()
     for (const batch of (process.env.BENCH_CLAIM_BATCHES ?? '1,100').split(',').map(Number)) {
       // Each loop starts from a vacuumed database, so one run's dead rows and the autovacuum
       // they trigger do not land on the next measurement.
       await vacuum(url)
-      const bare = await bareLoop(url, LOOP_UNITS, batch)
+      const bare = await bareLoop(url, meter, LOOP_UNITS, batch)
       await vacuum(url)
-      const ours = await coordinateLoop(url, LOOP_UNITS, batch)
-      ourRates.set(batch, ours)
-      report(`${WORKERS} workers claim+finish, batch ${batch}`, `${Math.round(ours)} units/s`, { to: 'bare SQL SKIP LOCKED loop', value: ours / bare })
-      report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare)} units/s`)
+      const ours = await coordinateLoop(url, meter, LOOP_UNITS, batch)
+      ourRates.set(batch, ours.rate)
+      report(`${WORKERS} workers claim+finish, batch ${batch}`, `${Math.round(ours.rate)} units/s`, { to: 'bare SQL SKIP LOCKED loop', value: ours.rate / bare.rate })
+      report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare.rate)} units/s`)
+      report(`  WAL per unit, batch ${batch}: ours / bare`, `${ours.wal} / ${bare.wal}`)
     }
     const graphile = await graphileWorkerRate()
     const batched = ourRates.get(100)
@@ -110,12 +130,13 @@ export async function benchClaimLoop(): Promise<void> {
       else report(`  peer: pg-boss 10, 8 fetch+complete loops, batch ${batch}`, `${Math.round(boss)} jobs/s`, { to: `ours at batch ${batch} is`, value: ours / boss })
     }
     await vacuum(url)
-    const small = await coordinateLoop(url, 10_000, 100)
+    const small = await coordinateLoop(url, meter, 10_000, 100)
     await vacuum(url)
-    const large = await coordinateLoop(url, Number(process.env.BENCH_SCALE_UNITS ?? 1_000_000), 100)
-    report('claim+finish batch 100, spec with 1M available units', `${Math.round(large)} units/s`, { to: 'the 10k-unit spec', value: large / small })
-    report('  baseline: spec with 10k units', `${Math.round(small)} units/s`)
+    const large = await coordinateLoop(url, meter, Number(process.env.BENCH_SCALE_UNITS ?? 1_000_000), 100)
+    report('claim+finish batch 100, spec with 1M available units', `${Math.round(large.rate)} units/s`, { to: 'the 10k-unit spec', value: large.rate / small.rate })
+    report('  baseline: spec with 10k units', `${Math.round(small.rate)} units/s`)
   } finally {
+    await meter.end()
     await dropDatabase('coordinate_bench_claim')
   }
 }

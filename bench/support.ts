@@ -66,3 +66,26 @@ export async function describeMachine(): Promise<void> {
   await client.end()
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; node ${process.version}; PostgreSQL ${rows[0]?.server_version}`)
 }
+
+/** WAL written so far by the whole server: records and bytes (pg_stat_wal, PostgreSQL 14+). */
+export interface WalUsage {
+  records: number
+  bytes: number
+}
+
+/** Reads the server's WAL counters, or undefined where pg_stat_wal does not exist. */
+export async function walUsage(pool: pg.Pool): Promise<WalUsage | undefined> {
+  try {
+    const { rows } = await pool.query<{ records: string; bytes: string }>('SELECT wal_records::text AS records, wal_bytes::text AS bytes FROM pg_stat_wal')
+    const row = rows[0]
+    return row && { records: Number(row.records), bytes: Number(row.bytes) }
+  } catch {
+    return undefined
+  }
+}
+
+/** WAL per unit of work between two readings, as "19.1 records, 1665 B". */
+export function walPerUnit(before: WalUsage | undefined, after: WalUsage | undefined, units: number): string {
+  if (!before || !after || units === 0) return 'n/a'
+  return `${((after.records - before.records) / units).toFixed(1)} records, ${Math.round((after.bytes - before.bytes) / units)} B`
+}
