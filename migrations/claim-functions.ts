@@ -13,15 +13,16 @@ import { type Kysely, sql } from 'kysely'
 // snapshot) and the all-or-nothing check of a completion run inside the call, and an error
 // raised there undoes the whole call.
 //
-// With p_quiet the call's own writes send no notification: the caller announces them after
-// commit (src/postgres/deferred-notifications.ts), which keeps the notification-queue lock out
-// of these commits.
+// The two writers never notify from inside (SET coordinate.notify = off): the caller announces
+// their changes after commit (src/postgres/deferred-notifications.ts), which keeps the
+// notification-queue lock out of these commits. As a SET clause that costs nothing per call,
+// where a set_config statement in the body was one more statement to plan and run.
 //
 // SQLSTATEs: CO001 = some attempt is not pending (nothing changed), CO002 = the completion
 // would chain and the caller did not ask for chaining (nothing changed).
 
-// Migrations 0004 (which made them) and 0005 (which moved the claim index) both run these
-// CREATE OR REPLACE statements, so every database ends with the same, newest definitions: a
+// Migrations 0004 (which made them), 0005 (which moved the claim index) and 0006 (which
+// dropped their p_quiet parameter) all run these CREATE OR REPLACE statements, so every database ends with the same, newest definitions: a
 // function body is not history the way a table is. Units are claimable when they have no
 // active attempt (the predicate of the claim index since 0005) and are available (which is
 // the same set, and was 0004's predicate; stated too so that either index serves).
@@ -33,6 +34,7 @@ const pinned = `
   SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
   SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
   SET plan_cache_mode = force_generic_plan`
+const quiet = `${pinned} SET coordinate.notify = off`
 
 const claimFunctionStatements = [
   `
@@ -44,9 +46,9 @@ const claimFunctionStatements = [
     CREATE OR REPLACE FUNCTION claim_work_units(
       p_spec bigint, p_worker bigint, p_limit integer, p_now timestamptz, p_expiration timestamptz,
       p_max_running integer, p_count_attempts boolean,
-      p_namespace bigint, p_spec_count bigint, p_spec_version bigint, p_quiet boolean)
+      p_namespace bigint, p_spec_count bigint, p_spec_version bigint)
     RETURNS TABLE (unit_id bigint, unit_name bytea, attempt_id bigint, num_attempts integer)
-    LANGUAGE plpgsql ${pinned}
+    LANGUAGE plpgsql ${quiet}
     AS $$
     #variable_conflict use_column
     DECLARE
@@ -55,7 +57,6 @@ const claimFunctionStatements = [
       -- sequence's single page is not locked once per unit by every claimer at once.
       ver bigint;
     BEGIN
-      IF p_quiet THEN PERFORM set_config('coordinate.notify', 'off', true); END IF;
       IF p_spec_count IS NOT NULL THEN
         IF NOT EXISTS (SELECT 1 FROM work_spec WHERE namespace_id = p_namespace
                        HAVING count(*) = p_spec_count AND max(version) = p_spec_version) THEN
@@ -74,26 +75,28 @@ const claimFunctionStatements = [
         IF n = 0 THEN RETURN; END IF;
       END IF;
       ver := nextval('version_seq');
+      -- The unit is updated first and names its attempt's id, so the attempt's insert needs no
+      -- join back to the unit: fewer plan nodes, and plan set-up is much of what a call costs.
+      -- 'attempt_id_seq' is the sequence of attempt's identity column (0001 makes both).
       RETURN QUERY
-        WITH picked AS (
-          SELECT u.id FROM work_unit u
-          WHERE u.work_spec_id = p_spec AND u.active_attempt_id IS NULL AND u.state = 'available'
-            AND (u.not_before IS NULL OR u.not_before <= p_now)
-          ORDER BY u.priority DESC, u.name
-          LIMIT n
-          FOR UPDATE SKIP LOCKED
+        WITH claimed AS (
+          UPDATE work_unit u SET state = 'pending', active_attempt_id = nextval('attempt_id_seq'),
+            lease_expires = p_expiration, version = ver
+          WHERE u.id = ANY (ARRAY(
+            SELECT p.id FROM work_unit p
+            WHERE p.work_spec_id = p_spec AND p.active_attempt_id IS NULL AND p.state = 'available'
+              AND (p.not_before IS NULL OR p.not_before <= p_now)
+            ORDER BY p.priority DESC, p.name
+            LIMIT n
+            FOR UPDATE SKIP LOCKED))
+          RETURNING u.id, u.name, u.priority, u.active_attempt_id
         ), made AS (
-          INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
-          SELECT id, p_spec, p_worker, p_now, p_expiration FROM picked
-          RETURNING id, work_unit_id
-        ), claimed AS (
-          UPDATE work_unit u SET state = 'pending', active_attempt_id = made.id, lease_expires = p_expiration,
-            version = ver
-          FROM made WHERE u.id = made.work_unit_id
-          RETURNING u.id, u.name, u.priority, made.id AS attempt_id
+          INSERT INTO attempt (id, work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
+          OVERRIDING SYSTEM VALUE
+          SELECT c.active_attempt_id, c.id, p_spec, p_worker, p_now, p_expiration FROM claimed c
         )
         -- The CTE's new attempt is not visible to this count, hence the + 1.
-        SELECT c.id, c.name, c.attempt_id,
+        SELECT c.id, c.name, c.active_attempt_id,
           CASE WHEN p_count_attempts THEN (SELECT count(*)::integer FROM attempt a WHERE a.work_unit_id = c.id) + 1 ELSE 1 END
         FROM claimed c ORDER BY c.priority DESC, c.name;
     END
@@ -105,10 +108,9 @@ const claimFunctionStatements = [
     -- "then" must create its output units in the same transaction: without p_allow_chaining
     -- that raises CO002, with it the rows to chain from are returned.
     CREATE OR REPLACE FUNCTION complete_attempts(
-      p_ids bigint[], p_statuses text[], p_datas bytea[], p_now timestamptz, p_allow_chaining boolean,
-      p_quiet boolean)
+      p_ids bigint[], p_statuses text[], p_datas bytea[], p_now timestamptz, p_allow_chaining boolean)
     RETURNS TABLE (attempt_id bigint, data bytea, next_spec_id bigint)
-    LANGUAGE plpgsql ${pinned}
+    LANGUAGE plpgsql ${quiet}
     AS $$
     #variable_conflict use_column
     DECLARE
@@ -116,29 +118,34 @@ const claimFunctionStatements = [
       chain_count integer;
       ver bigint := nextval('version_seq');
     BEGIN
-      IF p_quiet THEN PERFORM set_config('coordinate.notify', 'off', true); END IF;
-      WITH done AS (
-        UPDATE attempt a SET status = i.status, end_time = p_now, active = false, data = COALESCE(i.data, a.data)
+      -- Two plain statements rather than one with data-modifying CTEs and a count over them:
+      -- the row count comes free, and there are fewer plan nodes to set up on every call. A
+      -- finish that would chain is held back too (unless chaining is allowed), so the count
+      -- falls short and the rare failure path below tells the two reasons apart.
+      UPDATE attempt a SET status = i.status, end_time = p_now, active = false, data = COALESCE(i.data, a.data)
         FROM unnest(p_ids, p_statuses, p_datas) AS i (id, status, data)
         -- Behind CASE, the pending test cannot match the pending-lease index, which would walk
         -- every lease out instead of probing the primary key once per id.
         WHERE a.id = i.id AND CASE WHEN a.status = 'pending' THEN a.expiration_time >= p_now ELSE false END
-        RETURNING a.id, a.work_unit_id, a.work_spec_id, i.status
-      ), units AS (
-        -- Only the attempt that is its unit's active one moves the unit.
-        UPDATE work_unit u SET state = d.status, lease_expires = NULL, version = ver
-        FROM done d WHERE u.id = d.work_unit_id AND u.active_attempt_id = d.id
-      )
-      SELECT count(*), count(*) FILTER (WHERE d.status = 'finished' AND s.next_work_spec_name <> '')
-        INTO done_count, chain_count
-        FROM done d LEFT JOIN work_spec s ON s.id = d.work_spec_id;
+          AND (p_allow_chaining OR i.status <> 'finished'
+               OR NOT EXISTS (SELECT 1 FROM work_spec s WHERE s.id = a.work_spec_id AND s.next_work_spec_name <> ''));
+      GET DIAGNOSTICS done_count = ROW_COUNT;
       IF done_count <> cardinality(p_ids) THEN
+        -- Held back for chaining: still pending, so not among the rows just written.
+        SELECT count(*) INTO chain_count
+          FROM unnest(p_ids, p_statuses) AS i (id, status)
+          JOIN attempt a ON a.id = i.id AND a.status = 'pending' AND a.expiration_time >= p_now
+          JOIN work_spec s ON s.id = a.work_spec_id
+          WHERE i.status = 'finished' AND s.next_work_spec_name <> '';
+        IF done_count + chain_count = cardinality(p_ids) THEN
+          RAISE EXCEPTION 'the completion chains' USING ERRCODE = 'CO002';
+        END IF;
         RAISE EXCEPTION 'an attempt is not pending' USING ERRCODE = 'CO001';
       END IF;
-      IF chain_count = 0 THEN RETURN; END IF;
-      IF NOT p_allow_chaining THEN
-        RAISE EXCEPTION 'the completion chains' USING ERRCODE = 'CO002';
-      END IF;
+      -- Only the attempt that is its unit's active one moves the unit.
+      UPDATE work_unit u SET state = a.status, lease_expires = NULL, version = ver
+        FROM attempt a WHERE a.id = ANY (p_ids) AND u.id = a.work_unit_id AND u.active_attempt_id = a.id;
+      IF NOT p_allow_chaining THEN RETURN; END IF;
       -- A "then" naming a missing spec chains nothing (the join drops it).
       RETURN QUERY
         SELECT a.id, COALESCE(a.data, u.data), n.id

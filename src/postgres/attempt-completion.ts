@@ -41,16 +41,17 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   const now = store.now()
   try {
     try {
-      await completionCall(store, undefined, ids, statuses, datas, now, false, store.notifications !== undefined)
-      announce(store, completions)
+      await completionCall(store, undefined, ids, statuses, datas, now, false)
     } catch (error) {
       if (!isPgError(error, CHAINS)) throw error
-      // The completion chains: do it again in a transaction with the units it creates.
+      // The completion chains: do it again in a transaction with the units it creates (their
+      // inserts announce themselves through the trigger).
       await store.transaction(async (trx) => {
-        const rows = await completionCall(store, trx, ids, statuses, datas, now, true, false)
+        const rows = await completionCall(store, trx, ids, statuses, datas, now, true)
         for (const row of rows) await chainOutput(store, trx, row, now)
       })
     }
+    announce(store, completions)
   } catch (error) {
     throw isPgError(error, NOT_PENDING) ? await whyNotPending(store, ids) : error
   }
@@ -62,7 +63,7 @@ const CHAINS = 'CO002'
 
 // Fixed text, so it runs as one prepared statement per connection (Store.call).
 const COMPLETE_SQL = `SELECT attempt_id::text, data, next_spec_id::text
-  FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5, $6)`
+  FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5)`
 
 function completionCall(
   store: Store,
@@ -72,12 +73,11 @@ function completionCall(
   datas: (Buffer | null)[],
   now: Date,
   allowChaining: boolean,
-  quiet: boolean,
 ): Promise<CompletionRow[]> {
-  return store.call<CompletionRow>(COMPLETE_SQL, [ids, statuses, datas, now, allowChaining, quiet], executor)
+  return store.call<CompletionRow>(COMPLETE_SQL, [ids, statuses, datas, now, allowChaining], executor)
 }
 
-// What the quiet completion call left unannounced: its units, per spec.
+// What the completion call leaves unannounced (it is quiet): its units, per spec.
 function announce(store: Store, completions: readonly AttemptCompletion[]): void {
   const { notifications } = store
   if (!notifications) return

@@ -5,6 +5,7 @@ import * as locks from '../../migrations/0002_locks.js'
 import * as changeNotifications from '../../migrations/0003_change_notifications.js'
 import * as claimFunctions from '../../migrations/0004_claim_functions.js'
 import * as claimIndexByActiveAttempt from '../../migrations/0005_claim_index_by_active_attempt.js'
+import * as quietClaimFunctions from '../../migrations/0006_quiet_claim_functions.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
 // bundling and inside PGlite alike. Names sort in the order they must run.
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0003_change_notifications': changeNotifications,
   '0004_claim_functions': claimFunctions,
   '0005_claim_index_by_active_attempt': claimIndexByActiveAttempt,
+  '0006_quiet_claim_functions': quietClaimFunctions,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -169,7 +169,7 @@ interface ClaimTarget {
 
 // Fixed text, so it runs as one prepared statement per connection (Store.call).
 const CLAIM_SQL = `SELECT unit_id::text, unit_name, attempt_id::text, num_attempts
-  FROM claim_work_units($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint, $11)`
+  FROM claim_work_units($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)`
 
 async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
   const { maxRunning, maxRetries } = target.meta
@@ -186,7 +186,6 @@ async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWor
     worker.namespace.id,
     check?.count ?? null,
     check?.version ?? null,
-    notifications !== undefined,
   ])
   if (rows.length > 0) notifications?.unitsChanged(worker.namespace.name, target.name, rows.map((row) => row.unit_name))
   return rows

@@ -633,6 +633,30 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(await sts.workSpec.countWorkUnitStatus()).toEqual({ pending: 2, finished: 1 })
   })
 
+  it('Namespace.completeAttempts with a chaining finish and a non-pending attempt changes none', async () => {
+    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
+    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
+    const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
+    for (const name of ['g', 'h']) await one.addWorkUnit(name)
+    const [g, h] = (await sts.worker.requestAttempts({ numberOfWorkUnits: 2 })) as [Attempt, Attempt]
+    await h.fail()
+
+    const before = [await snapshot(g), await snapshot(h)]
+    await expectError(
+      () =>
+        sts.namespace.completeAttempts([
+          { attempt: g, status: 'finished', data: { output: ['from_g'] } },
+          { attempt: h, status: 'finished' },
+        ]),
+      NotPendingError,
+    )
+    expect([await snapshot(g), await snapshot(h)]).toEqual(before)
+    expect(await two.workUnits()).toEqual([])
+    // Alone, the chaining finish goes through and chains.
+    await sts.namespace.completeAttempts([{ attempt: g, status: 'finished', data: { output: ['from_g'] } }])
+    expect(unitNames(await two.workUnits())).toEqual(['from_g'])
+  })
+
   it('finish with data it cannot store is rejected and leaves the attempt pending', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })
     const attempt = await sts.requestOneAttempt()

@@ -87,7 +87,7 @@ describe('claims and completions with stale statistics (real server)', async () 
 
   const claimCall = `SELECT unit_id::text, convert_from(unit_name, 'UTF8') AS name, attempt_id::text
     FROM claim_work_units($1::bigint, $2::bigint, $3::integer, $4::timestamptz, $5::timestamptz, 0, false,
-      $6::bigint, $7::bigint, $8::bigint, true)`
+      $6::bigint, $7::bigint, $8::bigint)`
 
   /** claim_work_units' arguments for `limit` units of B, with or without the remembered-choice fingerprint. */
   function claimArgs(limit: number, fingerprint: boolean): unknown[] {
@@ -97,7 +97,7 @@ describe('claims and completions with stale statistics (real server)', async () 
     return [ids.specB, ids.worker, limit, now, expiration, ...checks]
   }
 
-  const completeCall = `SELECT * FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4::timestamptz, false, true)`
+  const completeCall = `SELECT * FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4::timestamptz, false)`
 
   beforeAll(async () => {
     if (url === undefined) return
