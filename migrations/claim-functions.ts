@@ -57,16 +57,6 @@ const claimFunctionStatements = [
       -- sequence's single page is not locked once per unit by every claimer at once.
       ver bigint;
     BEGIN
-      IF p_spec_count IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM work_spec WHERE namespace_id = p_namespace
-                       HAVING count(*) = p_spec_count AND max(version) = p_spec_version) THEN
-          RETURN;
-        END IF;
-        IF EXISTS (SELECT 1 FROM attempt WHERE work_spec_id = p_spec AND status = 'pending'
-                   AND expiration_time < p_now) THEN
-          RETURN;
-        END IF;
-      END IF;
       IF p_max_running > 0 THEN
         -- NO KEY UPDATE does not block the key-share locks that unit inserts take.
         PERFORM 1 FROM work_spec WHERE id = p_spec FOR NO KEY UPDATE;
@@ -86,6 +76,13 @@ const claimFunctionStatements = [
             SELECT p.id FROM work_unit p
             WHERE p.work_spec_id = p_spec AND p.active_attempt_id IS NULL AND p.state = 'available'
               AND (p.not_before IS NULL OR p.not_before <= p_now)
+              -- The remembered-choice checks, as a one-time filter of this statement rather
+              -- than statements of their own: each statement a call runs costs its set-up.
+              AND (p_spec_count IS NULL OR (
+                EXISTS (SELECT 1 FROM work_spec WHERE namespace_id = p_namespace
+                        HAVING count(*) = p_spec_count AND max(version) = p_spec_version)
+                AND NOT EXISTS (SELECT 1 FROM attempt WHERE work_spec_id = p_spec AND status = 'pending'
+                                AND expiration_time < p_now)))
             ORDER BY p.priority DESC, p.name
             LIMIT n
             FOR UPDATE SKIP LOCKED))
