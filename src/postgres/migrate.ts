@@ -6,6 +6,7 @@ import * as changeNotifications from '../../migrations/0003_change_notifications
 import * as claimFunctions from '../../migrations/0004_claim_functions.js'
 import * as claimIndexByActiveAttempt from '../../migrations/0005_claim_index_by_active_attempt.js'
 import * as quietClaimFunctions from '../../migrations/0006_quiet_claim_functions.js'
+import * as statusDomains from '../../migrations/0007_status_domains.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
 // bundling and inside PGlite alike. Names sort in the order they must run.
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0004_claim_functions': claimFunctions,
   '0005_claim_index_by_active_attempt': claimIndexByActiveAttempt,
   '0006_quiet_claim_functions': quietClaimFunctions,
+  '0007_status_domains': statusDomains,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }
