@@ -11,5 +11,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 /** Removes them. */
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DROP FUNCTION claim_work_units, complete_attempts, spec_has_available_unit`.execute(db)
+  await sql`DROP FUNCTION claim_work_units, complete_attempts, spec_has_available_unit, chained_outputs`.execute(db)
 }

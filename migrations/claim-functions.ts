@@ -103,10 +103,12 @@ const claimFunctionStatements = [
     -- Finishes or fails attempts, all or nothing: raises CO001 (undoing everything) unless
     -- every one is pending with its lease running. A finished attempt whose spec names a
     -- "then" must create its output units in the same transaction: without p_allow_chaining
-    -- that raises CO002, with it the rows to chain from are returned.
+    -- that raises CO002; with it the caller asks chained_outputs what to chain, in the same
+    -- transaction. Returning nothing, it is called as a scalar (SELECT complete_attempts(…)),
+    -- which spares each call the set-up of a function scan and its result table.
     CREATE OR REPLACE FUNCTION complete_attempts(
       p_ids bigint[], p_statuses text[], p_datas bytea[], p_now timestamptz, p_allow_chaining boolean)
-    RETURNS TABLE (attempt_id bigint, data bytea, next_spec_id bigint)
+    RETURNS void
     LANGUAGE plpgsql ${quiet}
     AS $$
     #variable_conflict use_column
@@ -142,8 +144,19 @@ const claimFunctionStatements = [
       -- Only the attempt that is its unit's active one moves the unit.
       UPDATE work_unit u SET state = a.status, lease_expires = NULL, version = ver
         FROM attempt a WHERE a.id = ANY (p_ids) AND u.id = a.work_unit_id AND u.active_attempt_id = a.id;
-      IF NOT p_allow_chaining THEN RETURN; END IF;
-      -- A "then" naming a missing spec chains nothing (the join drops it).
+    END
+    $$
+  `,
+  `
+    -- What finished attempts chain from: each one's data (or its unit's) and the id of the
+    -- spec its spec's "then" names. A "then" naming a missing spec chains nothing (the join
+    -- drops it), and only the attempt that is its unit's active one chains.
+    CREATE OR REPLACE FUNCTION chained_outputs(p_ids bigint[])
+    RETURNS TABLE (attempt_id bigint, data bytea, next_spec_id bigint)
+    LANGUAGE plpgsql STABLE ${pinned}
+    AS $$
+    #variable_conflict use_column
+    BEGIN
       RETURN QUERY
         SELECT a.id, COALESCE(a.data, u.data), n.id
         FROM unnest(p_ids) AS i (id)

@@ -1,4 +1,4 @@
-import { type Transaction, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { AttemptCompletion } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
@@ -41,13 +41,14 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   const now = store.now()
   try {
     try {
-      await completionCall(store, undefined, ids, statuses, datas, now, false)
+      await store.call(COMPLETE_SQL, [ids, statuses, datas, now, false])
     } catch (error) {
       if (!isPgError(error, CHAINS)) throw error
       // The completion chains: do it again in a transaction with the units it creates (their
       // inserts announce themselves through the trigger).
       await store.transaction(async (trx) => {
-        const rows = await completionCall(store, trx, ids, statuses, datas, now, true)
+        await store.call(COMPLETE_SQL, [ids, statuses, datas, now, true], trx)
+        const rows = await store.call<CompletionRow>(CHAINED_OUTPUTS_SQL, [ids], trx)
         for (const row of rows) await chainOutput(store, trx, row, now)
       })
     }
@@ -61,21 +62,9 @@ export async function completeAttempts(store: Store, completions: readonly Attem
 const NOT_PENDING = 'CO001'
 const CHAINS = 'CO002'
 
-// Fixed text, so it runs as one prepared statement per connection (Store.call).
-const COMPLETE_SQL = `SELECT attempt_id::text, data, next_spec_id::text
-  FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5)`
-
-function completionCall(
-  store: Store,
-  executor: Transaction<unknown> | undefined,
-  ids: string[],
-  statuses: string[],
-  datas: (Buffer | null)[],
-  now: Date,
-  allowChaining: boolean,
-): Promise<CompletionRow[]> {
-  return store.call<CompletionRow>(COMPLETE_SQL, [ids, statuses, datas, now, allowChaining], executor)
-}
+// Fixed texts, so each runs as one prepared statement per connection (Store.call).
+const COMPLETE_SQL = `SELECT complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5)`
+const CHAINED_OUTPUTS_SQL = `SELECT attempt_id::text, data, next_spec_id::text FROM chained_outputs($1::bigint[])`
 
 // What the completion call leaves unannounced (it is quiet): its units, per spec.
 function announce(store: Store, completions: readonly AttemptCompletion[]): void {

@@ -76,7 +76,7 @@ describe('the claim index keyed on the active attempt (real server)', async () =
     const [attempt] = await (await ns.worker('w')).requestAttempts()
     const updates = await withClient(async (client) => {
       await client.query('BEGIN')
-      await client.query(`SELECT * FROM complete_attempts(ARRAY[$1]::bigint[], ARRAY['finished'], ARRAY[NULL]::bytea[], $2, false)`, [
+      await client.query(`SELECT complete_attempts(ARRAY[$1]::bigint[], ARRAY['finished'], ARRAY[NULL]::bytea[], $2, false)`, [
         attempt!.id,
         clock.now(),
       ])

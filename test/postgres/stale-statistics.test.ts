@@ -97,7 +97,7 @@ describe('claims and completions with stale statistics (real server)', async () 
     return [ids.specB, ids.worker, limit, now, expiration, ...checks]
   }
 
-  const completeCall = `SELECT * FROM complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4::timestamptz, false)`
+  const completeCall = `SELECT complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4::timestamptz, false) IS NOT NULL AS returned`
 
   beforeAll(async () => {
     if (url === undefined) return
@@ -186,7 +186,7 @@ describe('claims and completions with stale statistics (real server)', async () 
   it.runIf(url !== undefined)('completes one attempt without reading the attempt table', async () => {
     const id = pendingB[pendingB.length - 1]!
     const { rows, read } = await measure(completeCall, [[id], ['finished'], [null], clock.now()])
-    expect(rows).toEqual([])
+    expect(rows).toEqual([{ returned: true }])
     expect(read.attempt.seq_scan).toBe(0)
     expect(read.attempt.idx_tup_fetch).toBeLessThan(10)
     expect(read.work_unit.seq_scan).toBe(0)
@@ -196,7 +196,7 @@ describe('claims and completions with stale statistics (real server)', async () 
   it.runIf(url !== undefined)('completes 100 attempts with about 100 probes of each table', async () => {
     const batch = pendingB.slice(0, 100)
     const { rows, read } = await measure(completeCall, [batch, batch.map(() => 'finished'), batch.map(() => null), clock.now()])
-    expect(rows).toEqual([])
+    expect(rows).toEqual([{ returned: true }])
     expect(read.attempt.seq_scan).toBe(0)
     expect(read.attempt.seq_tup_read).toBe(0)
     expect(read.attempt.idx_tup_fetch).toBeLessThan(250)
