@@ -1,7 +1,8 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { MINUTE } from '../../src/coordinate/clock.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { withSchemaClient } from '../support/schema-client.js'
 
 // Migration 0005 selects claimable units by `active_attempt_id IS NULL` rather than by
 // `state = 'available'`, which is right only while every write keeps the two in step, and
@@ -12,15 +13,7 @@ const SCHEMA = 'coordinate'
 describe('the claim index keyed on the active attempt (real server)', async () => {
   const { coordinate, clock, url } = await openTestCoordinate()
 
-  async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${SCHEMA}` })
-    await client.connect()
-    try {
-      return await fn(client)
-    } finally {
-      await client.end()
-    }
-  }
+  const withClient = <T>(fn: (client: pg.Client) => Promise<T>) => withSchemaClient(url, fn, SCHEMA)
 
   /** Units whose stored state and active attempt disagree about being available. */
   async function outOfStep(namespace: string): Promise<{ name: string; state: string }[]> {

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Attempt } from '../../src/coordinate/api.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { withSchemaClient } from '../support/schema-client.js'
 
 // Claims and completions must cost O(batch) however stale the planner's statistics are. These
 // tests do not time anything: they call the functions of migrations/claim-functions.ts directly, inside a
@@ -39,13 +40,7 @@ describe('claims and completions with stale statistics (real server)', async () 
   let pendingB: string[]
 
   async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${SCHEMA}` })
-    await client.connect()
-    try {
-      return (await client.query<R>(text, values)).rows
-    } finally {
-      await client.end()
-    }
+    return withSchemaClient(url, async (client) => (await client.query<R>(text, values)).rows, SCHEMA)
   }
 
   async function counters(client: pg.Client): Promise<CountersByTable> {
@@ -65,9 +60,7 @@ describe('claims and completions with stale statistics (real server)', async () 
    * it did to work_unit and attempt (the difference of the transaction's counters around it).
    */
   async function measure(statement: string, values: unknown[]): Promise<{ rows: Record<string, unknown>[]; read: CountersByTable }> {
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${SCHEMA}` })
-    await client.connect()
-    try {
+    return withSchemaClient(url, async (client) => {
       await client.query('BEGIN')
       const before = await counters(client)
       const { rows } = await client.query(statement, values)
@@ -80,9 +73,7 @@ describe('claims and completions with stale statistics (real server)', async () 
         idx_tup_fetch: after[table].idx_tup_fetch - before[table].idx_tup_fetch,
       })
       return { rows, read: { work_unit: diff('work_unit'), attempt: diff('attempt') } }
-    } finally {
-      await client.end()
-    }
+    }, SCHEMA)
   }
 
   const claimCall = `SELECT unit_id::text, convert_from(unit_name, 'UTF8') AS name, attempt_id::text

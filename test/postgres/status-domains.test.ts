@@ -1,6 +1,7 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { withSchemaClient } from '../support/schema-client.js'
 
 // Migration 0007 moves the rule on unit states and attempt statuses from table CHECK
 // constraints (prepared again by every writing statement) to domains (prepared once per session).
@@ -11,15 +12,7 @@ const SCHEMA = 'coordinate'
 describe('unit states and attempt statuses as domains (real server)', async () => {
   const { coordinate, url } = await openTestCoordinate()
 
-  async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${SCHEMA}` })
-    await client.connect()
-    try {
-      return await fn(client)
-    } finally {
-      await client.end()
-    }
-  }
+  const withClient = <T>(fn: (client: pg.Client) => Promise<T>) => withSchemaClient(url, fn, SCHEMA)
 
   it.runIf(url !== undefined)('refuses a state or status outside the model and changes nothing', async () => {
     const ns = await coordinate.namespace('sd-refuse')
