@@ -43,7 +43,8 @@ export class DeferredNotifications {
 
   /** Queues the news that these units of a spec changed, and sends it as soon as it can. */
   unitsChanged(namespace: string, spec: string, keys: Iterable<Uint8Array>): void {
-    const id = JSON.stringify([namespace, spec])
+    // Names are Postgres text, which cannot hold NUL, so the pair joined by one is unambiguous.
+    const id = `${namespace}\0${spec}`
     let change = this.#pending.get(id)
     if (!change) {
       change = { namespace, spec, keys: new Set(), bytes: 0 }
@@ -51,7 +52,7 @@ export class DeferredNotifications {
     }
     for (const key of keys) {
       if (change.keys === null) break
-      change.keys.add(Buffer.from(key).toString('hex'))
+      change.keys.add(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex'))
       change.bytes += key.length
       if (change.keys.size > MAX_KEYS || change.bytes > MAX_KEY_BYTES) change.keys = null
     }
