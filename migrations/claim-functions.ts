@@ -36,6 +36,39 @@ const pinned = `
   SET plan_cache_mode = force_generic_plan`
 const quiet = `${pinned} SET coordinate.notify = off`
 
+// The claim proper: the unit is updated first and names its attempt's id, so the attempt's
+// insert needs no join back to the unit (fewer plan nodes, and plan set-up is much of what a
+// call costs). 'attempt_id_seq' is the sequence of attempt's identity column (0001 makes both).
+function claimQuery(numAttempts: string): string {
+  return `
+        WITH claimed AS (
+          UPDATE work_unit u SET state = 'pending', active_attempt_id = nextval('attempt_id_seq'),
+            lease_expires = p_expiration, version = ver
+          WHERE u.id = ANY (ARRAY(
+            SELECT p.id FROM work_unit p
+            WHERE p.work_spec_id = p_spec AND p.active_attempt_id IS NULL AND p.state = 'available'
+              AND (p.not_before IS NULL OR p.not_before <= p_now)
+              -- The remembered-choice checks, as a one-time filter of this statement rather
+              -- than statements of their own: each statement a call runs costs its set-up.
+              AND (p_spec_count IS NULL OR (
+                EXISTS (SELECT 1 FROM work_spec WHERE namespace_id = p_namespace
+                        HAVING count(*) = p_spec_count AND max(version) = p_spec_version)
+                AND NOT EXISTS (SELECT 1 FROM attempt WHERE work_spec_id = p_spec AND status = 'pending'
+                                AND expiration_time < p_now)))
+            ORDER BY p.priority DESC, p.name
+            LIMIT n
+            FOR UPDATE SKIP LOCKED))
+          RETURNING u.id, u.name, u.priority, u.active_attempt_id
+        ), made AS (
+          INSERT INTO attempt (id, work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
+          OVERRIDING SYSTEM VALUE
+          SELECT c.active_attempt_id, c.id, p_spec, p_worker, p_now, p_expiration FROM claimed c
+        )
+        SELECT c.id, c.name, c.active_attempt_id, ${numAttempts}
+        FROM claimed c ORDER BY c.priority DESC, c.name;
+`
+}
+
 const claimFunctionStatements = [
   `
     -- Takes up to p_limit available units of one spec in claim order, gives each a new attempt
@@ -65,37 +98,14 @@ const claimFunctionStatements = [
         IF n = 0 THEN RETURN; END IF;
       END IF;
       ver := nextval('version_seq');
-      -- The unit is updated first and names its attempt's id, so the attempt's insert needs no
-      -- join back to the unit: fewer plan nodes, and plan set-up is much of what a call costs.
-      -- 'attempt_id_seq' is the sequence of attempt's identity column (0001 makes both).
-      RETURN QUERY
-        WITH claimed AS (
-          UPDATE work_unit u SET state = 'pending', active_attempt_id = nextval('attempt_id_seq'),
-            lease_expires = p_expiration, version = ver
-          WHERE u.id = ANY (ARRAY(
-            SELECT p.id FROM work_unit p
-            WHERE p.work_spec_id = p_spec AND p.active_attempt_id IS NULL AND p.state = 'available'
-              AND (p.not_before IS NULL OR p.not_before <= p_now)
-              -- The remembered-choice checks, as a one-time filter of this statement rather
-              -- than statements of their own: each statement a call runs costs its set-up.
-              AND (p_spec_count IS NULL OR (
-                EXISTS (SELECT 1 FROM work_spec WHERE namespace_id = p_namespace
-                        HAVING count(*) = p_spec_count AND max(version) = p_spec_version)
-                AND NOT EXISTS (SELECT 1 FROM attempt WHERE work_spec_id = p_spec AND status = 'pending'
-                                AND expiration_time < p_now)))
-            ORDER BY p.priority DESC, p.name
-            LIMIT n
-            FOR UPDATE SKIP LOCKED))
-          RETURNING u.id, u.name, u.priority, u.active_attempt_id
-        ), made AS (
-          INSERT INTO attempt (id, work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
-          OVERRIDING SYSTEM VALUE
-          SELECT c.active_attempt_id, c.id, p_spec, p_worker, p_now, p_expiration FROM claimed c
-        )
-        -- The CTE's new attempt is not visible to this count, hence the + 1.
-        SELECT c.id, c.name, c.active_attempt_id,
-          CASE WHEN p_count_attempts THEN (SELECT count(*)::integer FROM attempt a WHERE a.work_unit_id = c.id) + 1 ELSE 1 END
-        FROM claimed c ORDER BY c.priority DESC, c.name;
+      -- Attempts are counted only for specs with max_retries: as a subquery behind CASE the
+      -- count still cost its plan's set-up on every call.
+      IF p_count_attempts THEN
+        -- The statement's new attempt is not visible to this count, hence the + 1.
+        RETURN QUERY ${claimQuery('(SELECT count(*)::integer FROM attempt a WHERE a.work_unit_id = c.id) + 1')}
+      ELSE
+        RETURN QUERY ${claimQuery('1')}
+      END IF;
     END
     $$
   `,
