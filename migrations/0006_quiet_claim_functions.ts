@@ -3,8 +3,10 @@ import { createClaimFunctions } from './claim-functions.js'
 
 // claim_work_units and complete_attempts lose their p_quiet parameter: every caller asked for
 // quiet calls (or had notifications off for its whole session), and announcing after commit is
-// now the one way these writes are heard, so the functions are quiet by their SET clause. A
-// changed parameter list is a new function to Postgres, so the old ones are dropped first.
+// now the one way these writes are heard, so the functions are quiet by their SET clause.
+// complete_attempts also returns nothing now; chained_outputs (new) gives a chaining
+// completion its rows. A changed parameter list is a new function to Postgres, so the old ones
+// are dropped first.
 
 /** Replaces the claim and completion functions with their quiet, leaner definitions. */
 export async function up(db: Kysely<unknown>): Promise<void> {
