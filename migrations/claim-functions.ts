@@ -22,8 +22,9 @@ import { type Kysely, sql } from 'kysely'
 // would chain and the caller did not ask for chaining (nothing changed).
 
 // Migrations 0004 (which made them), 0005 (which moved the claim index) and 0006 (which
-// dropped their p_quiet parameter) all run these CREATE OR REPLACE statements, so every database ends with the same, newest definitions: a
-// function body is not history the way a table is. Units are claimable when they have no
+// dropped their p_quiet parameter) all run these CREATE OR REPLACE statements, so every
+// database ends with the same, newest definitions: a function body is not history the way a
+// table is. Units are claimable when they have no
 // active attempt (the predicate of the claim index since 0005) and are available (which is
 // the same set, and was 0004's predicate; stated too so that either index serves).
 

@@ -98,6 +98,20 @@ describe('deferred change notifications of claims and completions', { timeout: 1
     expect(await bulkHeard).toEqual({ kind: 'work-units', namespace: 'dn-claim', workSpec: 'work', keys: keysOf(two) })
   })
 
+  it('announces a chaining completion: the finished unit, and the units it chains into', async () => {
+    const { ns } = await specWithUnits('dn-chain', 'first', ['c1'])
+    await ns.setWorkSpec({ name: 'first', then: 'second' })
+    await ns.setWorkSpec({ name: 'second', disabled: true })
+    const claimHeard = recorder.next(unitsOf('dn-chain', 'first'))
+    const [attempt] = await (await ns.worker('w')).requestAttempts({ workSpecs: ['first'] })
+    await claimHeard
+    const finishHeard = recorder.next(unitsOf('dn-chain', 'first'))
+    const chainedHeard = recorder.next(unitsOf('dn-chain', 'second'))
+    await attempt!.finish({ output: ['c2'] })
+    expect(await finishHeard).toEqual({ kind: 'work-units', namespace: 'dn-chain', workSpec: 'first', keys: [bytes('c1')] })
+    expect(await chainedHeard).toEqual({ kind: 'work-units', namespace: 'dn-chain', workSpec: 'second', keys: [bytes('c2')] })
+  })
+
   it('announces more than 20 units of one request as the whole spec (keys null)', async () => {
     const keys = Array.from({ length: 30 }, (_, i) => `many${String(i).padStart(2, '0')}`)
     const { ns } = await specWithUnits('dn-many', 'work', keys)
