@@ -24,9 +24,9 @@ import { type Kysely, sql } from 'kysely'
 // Migrations 0004 (which made them), 0005 (which moved the claim index) and 0006 (which
 // dropped their p_quiet parameter) all run these CREATE OR REPLACE statements, so every
 // database ends with the same, newest definitions: a function body is not history the way a
-// table is. Units are claimable when they have no
-// active attempt (the predicate of the claim index since 0005) and are available (which is
-// the same set, and was 0004's predicate; stated too so that either index serves).
+// table is. Units are claimable when they have no active attempt (the predicate of the claim
+// index since 0005) and are available (which is the same set, and was 0004's predicate; stated
+// too so that either index serves).
 
 // With the plan shape pinned, a generic plan is as good as a custom one and is made once per
 // session instead of on every call. jit = off: the penalty the planner adds to a disabled plan
