@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, report, timed, vacuum, walPerUnit, walUsage } from './support.js'
+import { clientsGone, closeOnce, dropDatabase, freshDatabase, report, timed, vacuum, walPerUnit, walUsage } from './support.js'
 import { graphileWorkerRate } from './graphile-worker.js'
 import { pgBossRate } from './pg-boss.js'
 
@@ -24,18 +24,23 @@ interface LoopResult {
 // less than the rate with the machine's load (full-page images after a checkpoint still land
 // on whichever loop runs then), so it can show what a change to the claim path did when the
 // rate is lost in noise.
-async function measured(meter: pg.Pool, loop: () => Promise<number>): Promise<LoopResult> {
+// The loop's connections are closed before the second reading (see clientsGone): a bare loop at
+// batch 100 lasts under a second, and its WAL read as zero when they were still open.
+async function measured(meter: pg.Pool, loop: () => Promise<number>, close: () => Promise<void>): Promise<LoopResult> {
   const before = await walUsage(meter)
   let done = 0
   const { ms } = await timed(async () => {
     done = await loop()
   })
+  await close()
+  await clientsGone(meter)
   return { rate: done / (ms / 1000), wal: walPerUnit(before, await walUsage(meter), done) }
 }
 
 /** 8 workers claim and finish every unit of a spec in batches. */
 async function coordinateLoop(url: string, meter: pg.Pool, units: number, batch: number): Promise<LoopResult> {
   const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0, poolSize: WORKERS + 2 })
+  const close = closeOnce(() => coordinate.close())
   try {
     const ns = await coordinate.namespace(`loop-${units}-${batch}`)
     const spec = await ns.setWorkSpec({ name: 'spec' })
@@ -59,15 +64,16 @@ async function coordinateLoop(url: string, meter: pg.Pool, units: number, batch:
         }),
       )
       return done
-    })
+    }, close)
   } finally {
-    await coordinate.close()
+    await close()
   }
 }
 
 /** The same loop in bare SQL on a one-table queue: the floor a SKIP LOCKED claim can reach here. */
 async function bareLoop(url: string, meter: pg.Pool, units: number, batch: number): Promise<LoopResult> {
   const pool = new pg.Pool({ connectionString: url, max: WORKERS + 2 })
+  const close = closeOnce(() => pool.end())
   try {
     await pool.query('DROP TABLE IF EXISTS bare_job')
     await pool.query(`CREATE TABLE bare_job (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
@@ -94,9 +100,9 @@ async function bareLoop(url: string, meter: pg.Pool, units: number, batch: numbe
         }),
       )
       return done
-    })
+    }, close)
   } finally {
-    await pool.end()
+    await close()
   }
 }
 

@@ -89,3 +89,26 @@ export function walPerUnit(before: WalUsage | undefined, after: WalUsage | undef
   if (!before || !after || units === 0) return 'n/a'
   return `${((after.records - before.records) / units).toFixed(1)} records, ${Math.round((after.bytes - before.bytes) / units)} B`
 }
+
+/**
+ * Waits until no other client of the meter's database is connected. Backends report their WAL
+ * counters about once a second and when they exit, so a reading taken after the loop's
+ * connections have gone counts a loop shorter than that too.
+ */
+export async function clientsGone(meter: pg.Pool, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const { rows } = await meter.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    )
+    if (rows[0]?.n === 0 || performance.now() > deadline) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Wraps a close function so that only its first call does anything. */
+export function closeOnce(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => (closing ??= close())
+}
