@@ -2,6 +2,7 @@ import pg from 'pg'
 import type { ChangeEvent, ChangeFeed } from '../../../src/coordinate/change-feed.js'
 import { encodeData } from '../../../src/coordinate/cbor-data.js'
 import type { DataDict } from '../../../src/coordinate/data.js'
+import { withSchemaClient } from '../../support/schema-client.js'
 
 /**
  * Resolves with the first event `match` accepts. Subscribed after the cache, so by the time it
@@ -56,9 +57,7 @@ export class ManualFeed implements ChangeFeed {
  * off`), bumping its version as every write does: a change whose notification is lost.
  */
 export async function silentSetUnitData(url: string, namespace: string, spec: string, key: string, data: DataDict): Promise<void> {
-  const client = new pg.Client({ connectionString: url, options: '-c search_path=coordinate' })
-  await client.connect()
-  try {
+  await withSchemaClient(url, async (client) => {
     await client.query('SET coordinate.notify = off')
     const { rowCount } = await client.query(
       `UPDATE work_unit SET data = $1, version = version + 1
@@ -67,9 +66,7 @@ export async function silentSetUnitData(url: string, namespace: string, spec: st
       [Buffer.from(encodeData(data)), Buffer.from(key, 'utf8'), namespace, spec],
     )
     if (rowCount !== 1) throw new Error(`silentSetUnitData updated ${rowCount} rows`)
-  } finally {
-    await client.end()
-  }
+  })
 }
 
 /** Kills every LISTEN connection of coordinate-ts on the database of `url`; returns how many. */
