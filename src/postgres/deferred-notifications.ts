@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 
-// The same limits as the notify trigger (migrations/0003): list keys only for small changes.
+// The same limits as the notify trigger (migrations/0001_baseline.ts): list keys only for small changes.
 const MAX_KEYS = 20
 const MAX_KEY_BYTES = 1500
 // How long changes gather before one NOTIFY statement carries them all: a claim-and-finish loop

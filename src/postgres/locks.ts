@@ -15,7 +15,7 @@ import {
 } from '../coordinate/locks.js'
 import type { Store } from './store.js'
 
-// Storage: one row of `path_lock` per locked path (migrations/0002_locks.ts), keyed by the
+// Storage: one row of `path_lock` per locked path (migrations/0001_baseline.ts), keyed by the
 // concatenated canonical CBOR of its labels, so that prefix tests are byte-prefix tests.
 //
 // Concurrency: every writing operation runs in one READ COMMITTED transaction that starts by

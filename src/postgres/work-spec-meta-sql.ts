@@ -23,13 +23,16 @@ interface MetaRow {
   pending_count: number
 }
 
+/** A row holding META_COLUMNS. */
+export type MetaColumnsRow = Omit<MetaRow, 'available_count' | 'pending_count'>
+
 /** The columns of work_spec `s` that make up its meta, without counts. */
 export const META_COLUMNS = sql`s.priority, s.weight, s.paused, s.continuous, s.can_be_continuous, s.min_memory_gb,
   s.interval_ms, s.next_continuous, s.max_running, s.max_attempts_returned, s.max_retries,
   s.next_work_spec_name, s.runtime`
 
 /** Turns a row holding META_COLUMNS (and optionally counts) into a WorkSpecMeta. */
-export function metaFromRow(row: Omit<MetaRow, 'available_count' | 'pending_count'> & Partial<MetaRow>): WorkSpecMeta {
+export function metaFromRow(row: MetaColumnsRow & Partial<MetaRow>): WorkSpecMeta {
   return {
     priority: row.priority,
     weight: row.weight,
