@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { AttemptCompletion } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
@@ -6,7 +5,8 @@ import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from
 import { parseWorkUnitOutput } from '../coordinate/work-unit-output.js'
 import type { Executor, Store } from './store.js'
 import { upsertWorkUnits } from './work-unit-upsert.js'
-import { bytea } from './sql-fragments.js'
+import { bytea } from './sql/fragments.js'
+import { countAttemptsSql } from './sql/attempt.js'
 import { isPgError } from './migrate.js'
 import { CHAINED_OUTPUTS_SQL, CHAINS, COMPLETE_SQL, type ChainedOutputRow, NOT_PENDING } from './sql/complete.js'
 import type { PostgresAttempt } from './attempt.js'
@@ -79,6 +79,6 @@ async function chainOutput(store: Store, trx: Executor, row: ChainedOutputRow, n
 }
 
 async function whyNotPending(store: Store, ids: string[], executor?: Executor): Promise<Error> {
-  const rows = await store.rows(sql<{ n: number }>`SELECT count(*)::integer AS n FROM attempt WHERE id = ANY(${ids}::bigint[])`, executor)
+  const rows = await store.rows(countAttemptsSql(ids), executor)
   return rows[0]?.n === ids.length ? new NotPendingError() : new GoneError('Attempt')
 }

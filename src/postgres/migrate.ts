@@ -1,6 +1,14 @@
 import { type Kysely, sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import * as baseline from '../../migrations/0001_baseline.js'
+import {
+  LOCK_STORED_FUNCTIONS_VERSION_SQL,
+  STORED_FUNCTIONS_VERSION_SQL,
+  createSchemaSql,
+  hasMigrationTableSql,
+  prereleaseMigrationSql,
+  recordStoredFunctionsSql,
+} from './sql/schema-setup.js'
 import { STORED_FUNCTIONS, STORED_FUNCTIONS_HASH } from './sql/stored-functions.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
@@ -45,21 +53,21 @@ export async function migrateToLatest(db: Kysely<unknown>, schema: string): Prom
  * hash and do nothing.
  */
 export async function installStoredFunctions(db: Kysely<unknown>): Promise<boolean> {
-  const current = await sql<{ hash: string }>`SELECT hash FROM coordinate_stored_functions`.execute(db)
+  const current = await STORED_FUNCTIONS_VERSION_SQL.execute(db)
   if (current.rows[0]?.hash === STORED_FUNCTIONS_HASH) return false
   return db.transaction().execute(async (trx) => {
-    const locked = await sql<{ hash: string }>`SELECT hash FROM coordinate_stored_functions FOR UPDATE`.execute(trx)
+    const locked = await LOCK_STORED_FUNCTIONS_VERSION_SQL.execute(trx)
     if (locked.rows[0]?.hash === STORED_FUNCTIONS_HASH) return false
     // One statement per call: PGlite's extended protocol takes a single statement.
     for (const statement of STORED_FUNCTIONS) await sql.raw(statement).execute(trx)
-    await sql`UPDATE coordinate_stored_functions SET hash = ${STORED_FUNCTIONS_HASH}`.execute(trx)
+    await recordStoredFunctionsSql(STORED_FUNCTIONS_HASH).execute(trx)
     return true
   })
 }
 
 async function createSchema(db: Kysely<unknown>, schema: string): Promise<void> {
   try {
-    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+    await createSchemaSql(schema).execute(db)
   } catch (error) {
     // Two processes creating the schema at once: the loser sees a unique violation.
     if (!isPgError(error, '23505') && !isPgError(error, '42P06')) throw error
@@ -70,10 +78,9 @@ async function createSchema(db: Kysely<unknown>, schema: string): Promise<void> 
 // which the baseline replaced; Kysely's own error for them ("corrupted migrations") would not
 // say what to do.
 async function refusePrereleaseSchema(db: Kysely<unknown>, schema: string): Promise<void> {
-  const table = `${schema}.coordinate_migration`
-  const exists = await sql<{ found: boolean }>`SELECT to_regclass(${table}) IS NOT NULL AS found`.execute(db)
+  const exists = await hasMigrationTableSql(schema).execute(db)
   if (!exists.rows[0]?.found) return
-  const old = await sql`SELECT 1 FROM ${sql.table(table)} WHERE name = '0001_core'`.execute(db)
+  const old = await prereleaseMigrationSql(schema).execute(db)
   if (old.rows.length > 0) {
     throw new Error(`schema ${schema} was made by a pre-release version of coordinate-ts; drop it and open again`)
   }

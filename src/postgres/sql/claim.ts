@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely'
-import { META_COLUMNS, type MetaColumnsRow } from '../work-spec-meta-sql.js'
+import { META_COLUMNS, type MetaColumnsRow } from './work-spec.js'
 import { QUIET } from './pinned-plan.js'
 
 // The claim path's SQL, in the order a claim runs it: the scheduler's inputs (choose a spec),
