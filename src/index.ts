@@ -1,11 +1,83 @@
-// The package's public entry: the abstract API, the Postgres backend, the cache, and the pieces
-// the daemon is made of (for embedding the jobserver in another program).
-export * from './coordinate/index.js'
-export type { LockService } from './coordinate/locks.js'
+// The package's public entry, listed name by name: what is here is supported, and a change to
+// it shows in the API report (api/coordinate-ts.api.md, checked by `npm run lint`). Everything
+// else under src/ is internal, however it is exported between modules.
+
+// Opening a Coordinate on PostgreSQL or embedded PGlite, and what it offers beyond the API.
 export { type OpenOptions, openCoordinate } from './postgres/open.js'
 export type { PostgresCoordinate } from './postgres/coordinate.js'
+export type { PostgresChangeFeed } from './postgres/change-listener.js'
 export type { PruneResult, RetentionPolicy } from './postgres/retention.js'
-export * from './cache/index.js'
-export { CborRpcServer, type RpcHandler } from './cborrpc/server.js'
-export * from './jobserver/index.js'
+
+// The Coordinate API every implementation offers.
+export type {
+  AddWorkUnitItem,
+  Attempt,
+  AttemptCompletion,
+  AttemptRequest,
+  Coordinate,
+  Namespace,
+  Summarizable,
+  SummaryRecord,
+  VersionGuard,
+  WorkSpec,
+  WorkUnit,
+  WorkUnitMeta,
+  WorkUnitQuery,
+  Worker,
+  WorkerUpdate,
+} from './coordinate/api.js'
+export type { WorkSpecMeta, WorkSpecMetaUpdate } from './coordinate/work-spec-meta.js'
+export type { WorkSpecSnapshot, WorkUnitSnapshot } from './coordinate/work-unit-snapshot.js'
+export { ATTEMPT_STATUSES, type AttemptStatus, WORK_UNIT_STATUSES, type WorkUnitStatus, isWorkUnitStatus } from './coordinate/status.js'
+
+// Data dicts: what work specs, units, attempts and workers carry.
+export { type DataDict, type DataMap, type DataValue, Tuple, Uuid, type WorkUnitKey } from './coordinate/data.js'
+
+// Errors: every failure the API reports is one of these.
+export {
+  BadWorkSpecNameError,
+  ChangedNameError,
+  ClosedError,
+  ConflictError,
+  CoordinateError,
+  GoneError,
+  InvalidInputError,
+  LostLeaseError,
+  NoSuchWorkSpecError,
+  NoSuchWorkUnitError,
+  NoWorkSpecNameError,
+  NotPendingError,
+  VersionConflictError,
+  WrongBackendError,
+} from './coordinate/errors.js'
+
+// Time, injectable for tests.
+export { type Clock, FakeClock, systemClock } from './coordinate/clock.js'
+
+// Committed changes from every process, as a cache consumes them.
+export type {
+  ChangeEvent,
+  ChangeFeed,
+  NamespaceChanged,
+  ResyncNeeded,
+  WorkSpecChanged,
+  WorkUnitsChanged,
+} from './coordinate/change-feed.js'
+
+// The jobserver's hierarchical locks.
+export type { LockLabel, LockPath, LockResult, LockService } from './coordinate/locks.js'
+
+// The name-identity cache over any Coordinate.
+export { CacheCoordinate, cacheCoordinate } from './cache/cache-coordinate.js'
+export { type CacheLimits, type CacheOptions, DEFAULT_LIMITS, type ReadOptions } from './cache/options.js'
+export { type CacheLevel, CacheMetrics, type CacheOp } from './cache/metrics.js'
+export type { NamespaceProxy } from './cache/namespace-proxy.js'
+export type { SpecMetaOptions, WorkSpecProxy } from './cache/work-spec-proxy.js'
+export type { UpdateFn, WorkUnitProxy } from './cache/work-unit-proxy.js'
+export type { WorkerProxy } from './cache/worker-proxy.js'
+export type { AttemptProxy } from './cache/attempt-proxy.js'
+
+// The daemon and its parts, for embedding the Python-compatible jobserver in another program.
 export { type DaemonHandle, type DaemonOptions, runDaemon } from './cli/daemon.js'
+export { CborRpcServer, type CborRpcServerOptions, type RpcHandler, type RpcLogger } from './cborrpc/server.js'
+export { JobServer, type JobServerOptions } from './jobserver/job-server.js'

@@ -155,17 +155,17 @@ export class CacheMetrics {
     this.casConflicts = new Counter({ name: `${prefix}cas_conflicts_total`, help: 'Compare-and-swap writes retried after a conflict', registers })
   }
 
-  /** Counts a hit (cheap: no labels are looked at until a scrape). */
+  /** @internal Counts a hit (cheap: no labels are looked at until a scrape). */
   hit(tally: number): void {
     this.#hitTally[tally]! += 1
   }
 
-  /** Counts a miss. */
+  /** @internal Counts a miss. */
   miss(tally: number): void {
     this.#missTally[tally]! += 1
   }
 
-  /** Tells the gauges where to read the cache's state. */
+  /** @internal Tells the gauges where to read the cache's state. */
   observe(state: () => CacheGaugeState): void {
     this.#state = state
   }

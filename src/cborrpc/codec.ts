@@ -1,9 +1,7 @@
-import { Decoder, Encoder } from 'cbor-x'
-import { CBOR_OPTIONS, TUPLE_TAG, UUID_TAG, normalizeDecoded } from '../coordinate/cbor-data.js'
+import { TUPLE_TAG, UUID_TAG, decodeRaw, encodePrepared, normalizeDecoded, toCborValue } from '../coordinate/cbor-data.js'
 import { type DataValue, Tuple, describe, isDataDict } from '../coordinate/data.js'
 import { DEFAULT_MAX_DEPTH, measureItem, readHeader } from './cbor-scan.js'
-import { FramingError, MessageError, UnknownTagError } from './errors.js'
-import { toWireValue } from './wire-value.js'
+import { FramingError, MessageError, UnknownTagError, UnsendableValueError } from './errors.js'
 
 /** CBOR tag 24, "encoded CBOR data item": the envelope around every message. */
 export const ENVELOPE_TAG = 24
@@ -33,8 +31,6 @@ const READABLE_TAGS: ReadonlySet<number> = new Set([2, 3, UUID_TAG, TUPLE_TAG])
 // Python's TagMapper unwraps tag 24 recursively; a few layers are plenty.
 const MAX_ENVELOPES = 4
 
-const encoder = new Encoder(CBOR_OPTIONS)
-const decoder = new Decoder(CBOR_OPTIONS)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
@@ -48,12 +44,12 @@ export function encodeResponse(response: RpcResponse): Uint8Array {
     'result' in response
       ? { id: toWireValue(response.id), result: toWireValue(response.result) }
       : { id: toWireValue(response.id), error: { message: String(response.error.message) } }
-  return wrap(encoder.encode(message))
+  return wrap(encodePrepared(message))
 }
 
 /** Encodes a request, keys and method name as text strings. */
 export function encodeRequest(request: RpcRequest): Uint8Array {
-  return wrap(encoder.encode({ id: toWireValue(request.id), method: request.method, params: toWireValue(request.params) }))
+  return wrap(encodePrepared({ id: toWireValue(request.id), method: request.method, params: toWireValue(request.params) }))
 }
 
 /**
@@ -177,7 +173,7 @@ function decodeEntry(entry: Entry, where: string): DataValue {
   if (unknown !== undefined) throw new UnknownTagError(unknown, where)
   let decoded: unknown
   try {
-    decoded = decoder.decode(entry.bytes)
+    decoded = decodeRaw(entry.bytes)
   } catch (error) {
     throw new MessageError(`cannot decode ${where}: ${(error as Error).message}`)
   }
@@ -204,6 +200,11 @@ function asParams(value: DataValue): DataValue[] {
   if (Array.isArray(value)) return value
   if (value instanceof Tuple) return value.items
   throw new MessageError(`params must be an array, not ${describe(value)}`)
+}
+
+// A result or request ready for encodePrepared(); values the wire cannot carry throw UnsendableValueError.
+function toWireValue(value: unknown): unknown {
+  return toCborValue(value, 512, (message) => new UnsendableValueError(message))
 }
 
 // Prefixes the tag-24 header and the byte-string header; copies, because cbor-x reuses its buffer.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Logger } from 'pino'
+import type { LevelWithSilent, Logger } from 'pino'
 import { CborRpcServer, DEFAULT_CBORRPC_PORT, type RpcHandler } from '../cborrpc/server.js'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import type { DataDict } from '../coordinate/data.js'
@@ -31,7 +31,7 @@ export interface DaemonOptions {
   /** Default: pino JSON lines on stdout at `logLevel`. */
   logger?: Logger
   /** Default info; ignored when `logger` is given. */
-  logLevel?: Parameters<typeof createLogger>[0]
+  logLevel?: LevelWithSilent
   /**
    * How long stop() waits for requests already received before abandoning them (default
    * 10 s). Abandoned requests get an error answer, and the connections are ended.

@@ -14,8 +14,9 @@ export interface JobServerOptions {
   readonly namespace: Namespace
   /** The daemon's configuration, returned by get_config (an empty map when not given). */
   readonly config?: DataDict
+  /** Where time comes from; the Coordinate's clock. */
   readonly clock: Clock
-  /** Extra methods served beside the JobQueue ones (the lock methods); a name may not clash. */
+  /** @internal Extra methods served beside the JobQueue ones (the lock methods); a name may not clash. */
   readonly lockMethods?: MethodTable
 }
 

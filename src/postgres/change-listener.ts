@@ -28,6 +28,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
 
+  /** @internal Made by openCoordinate(). */
   constructor(connect: ListenConnector, channel: string) {
     this.#connect = connect
     this.#channel = channel

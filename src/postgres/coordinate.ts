@@ -17,6 +17,7 @@ export class PostgresCoordinate implements Coordinate {
   readonly #feed: PostgresChangeFeed
   #sweeper: NodeJS.Timeout | undefined
 
+  /** @internal Made by openCoordinate(). */
   constructor(store: Store, feed: PostgresChangeFeed) {
     this.#store = store
     this.#feed = feed

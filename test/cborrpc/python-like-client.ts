@@ -1,14 +1,12 @@
 import { once } from 'node:events'
 import { type Socket, connect } from 'node:net'
-import { Encoder } from 'cbor-x'
-import { CBOR_OPTIONS, decodeData } from '../../src/coordinate/cbor-data.js'
+import { decodeData, encodePrepared, toCborValue } from '../../src/coordinate/cbor-data.js'
 import type { DataValue } from '../../src/coordinate/data.js'
 
 // A test-side client written from the protocol facts, not from the server's codec: requests are
 // maps with byte-string keys and a byte-string method name, as the Python 2 client sends them,
 // wrapped in tag 24; responses are read by parsing the tag-24 envelope header by hand.
 
-const encoder = new Encoder(CBOR_OPTIONS)
 const bytes = (text: string): Buffer => Buffer.from(text, 'utf8')
 
 /** A decoded response map, keys as text. */
@@ -29,7 +27,7 @@ export function requestPayload(id: number, method: string, params: DataValue[]):
     [bytes('method'), bytes(method)],
     [bytes('params'), params],
   ])
-  return Buffer.from(encoder.encode(map))
+  return Buffer.from(encodePrepared(toCborValue(map)))
 }
 
 /** A whole request as the Python 2 client would send it. */
