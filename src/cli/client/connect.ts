@@ -13,7 +13,7 @@ export async function openOperations(settings: Settings, connectTimeoutMs: numbe
   const { target } = settings
   switch (target.kind) {
     case 'rpc':
-      return rpcOperations(new CborRpcClient({ host: target.host, port: target.port, connectTimeoutMs }))
+      return rpcOperations(() => new CborRpcClient({ host: target.host, port: target.port, connectTimeoutMs }))
     case 'database': {
       // Loaded only here: the database layers take longer to load than a daemon call takes.
       const [{ openCoordinate }, { redactUrl }, { libraryOperations }] = await Promise.all([

@@ -6,6 +6,8 @@ import { AVAILABLE, FAILED, FINISHED, PAUSED, PENDING, RUNNABLE } from '../../jo
 import type { NewUnit, Operations, UnitCounts, UnitEntry, UnitPageQuery, UnitSelection, UnitStatusEntry, WorkerEntry } from './operations.js'
 
 const SPEC_PAGE = 1000
+/** Connections a load sends batches on at once. */
+export const LOAD_CONNECTIONS = 2
 const utf8 = new TextDecoder('utf-8', { fatal: false })
 
 /** Python's status codes by name; `delayed` is AVAILABLE on the wire. */
@@ -26,11 +28,32 @@ export class UnexpectedAnswerError extends Error {
  * The operations over a CBOR-RPC daemon (coordinated, or Python's or go's server), sending the
  * JobQueue methods as the Python client does. The daemon serves one namespace.
  */
-export function rpcOperations(client: CborRpcClient): Operations {
-  const call = async (method: string, params: DataValue[]): Promise<unknown> => client.call(method, params)
+export function rpcOperations(connect: () => CborRpcClient): Operations {
+  const client = connect()
+  // Connections for batches of a load: each carries one request at a time, so two of them let
+  // the daemon decode one batch while the database writes the other.
+  const loaders = [client]
+  const idle = [client]
+  const waiting: ((loader: CborRpcClient) => void)[] = []
+  const borrow = (): Promise<CborRpcClient> => {
+    const free = idle.pop()
+    if (free) return Promise.resolve(free)
+    if (loaders.length < LOAD_CONNECTIONS) {
+      const added = connect()
+      loaders.push(added)
+      return Promise.resolve(added)
+    }
+    return new Promise((resolve) => waiting.push(resolve))
+  }
+  const giveBack = (loader: CborRpcClient): void => {
+    const next = waiting.shift()
+    if (next) next(loader)
+    else idle.push(loader)
+  }
+  const call = async (method: string, params: DataValue[], via = client): Promise<unknown> => via.call(method, params)
   // Most methods answer (value, message); a missing spec shows up in the message.
-  const pairCall = async (method: string, name: string, params: DataValue[]): Promise<unknown> => {
-    const [value, message] = pair(await call(method, params), method)
+  const pairCall = async (method: string, name: string, params: DataValue[], via = client): Promise<unknown> => {
+    const [value, message] = pair(await call(method, params, via), method)
     if (message !== null && /no such work[_ ]spec/i.test(message)) throw new NoSuchWorkSpecError(name)
     if (message !== null && (value === false || value === null)) throw new UnexpectedAnswerError(`${method}: ${message}`)
     return value
@@ -85,7 +108,12 @@ export function rpcOperations(client: CborRpcClient): Operations {
     },
 
     async addUnits(name, units: readonly NewUnit[]) {
-      await pairCall('add_work_units', name, [name, units.map((unit) => Tuple.of(unit.key, unit.data))])
+      const loader = await borrow()
+      try {
+        await pairCall('add_work_units', name, [name, units.map((unit) => Tuple.of(unit.key, unit.data))], loader)
+      } finally {
+        giveBack(loader)
+      }
     },
 
     async unitPage(name, query: UnitPageQuery): Promise<UnitEntry[]> {
@@ -151,7 +179,9 @@ export function rpcOperations(client: CborRpcClient): Operations {
       return isDataDict(stats) ? stats : {}
     },
 
-    close: () => client.close(),
+    close: async () => {
+      await Promise.all(loaders.map((loader) => loader.close()))
+    },
   }
 }
 

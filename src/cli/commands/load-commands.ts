@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { NoSuchWorkSpecError } from '../../coordinate/errors.js'
 import { UsageError } from './usage-error.js'
-import { DEFAULT_BATCH_SIZE, sendUnitFile } from '../load/load-units.js'
+import { DEFAULT_BATCH_SIZE, DEFAULT_PARALLEL_BATCHES, sendUnitFile } from '../load/load-units.js'
 import { progressBar } from '../load/progress.js'
 import { BadLineError, checkUnitFile, openUnitFile } from '../load/unit-file.js'
 import { type Context, type SpecOptions, action, count, integer, readSpecFile, specName, withSpec } from './context.js'
@@ -10,6 +10,7 @@ interface UnitFileOptions {
   workUnits?: string
   continueOnError?: boolean
   batchSize: number
+  parallel: number
   json?: boolean
 }
 
@@ -27,6 +28,7 @@ function withUnitFileOptions(command: Command): Command {
   return command
     .option('--continue-on-error', 'skip bad lines (each is reported) and load the rest')
     .addOption(new Option('--batch-size <n>', 'work units per request').argParser(count('--batch-size')).default(DEFAULT_BATCH_SIZE))
+    .addOption(new Option('--parallel <n>', 'requests in flight at once').argParser(count('--parallel')).default(DEFAULT_PARALLEL_BATCHES).hideHelp())
     .option('--json', 'print the outcome as JSON')
 }
 
@@ -50,7 +52,7 @@ export function loadCommands(context: Context): Command[] {
       const progress = progressBar(output.stderr, check.units, `loading ${name}`)
       let sent = 0
       try {
-        if (file) sent = await sendUnitFile(operations, name, file, { batchSize: options.batchSize, skip: new Set(check.bad.map((bad) => bad.line)), progress })
+        if (file) sent = await sendUnitFile(operations, name, file, { batchSize: options.batchSize, parallel: options.parallel, skip: new Set(check.bad.map((bad) => bad.line)), progress })
       } finally {
         progress.stop()
       }
