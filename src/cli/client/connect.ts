@@ -3,6 +3,9 @@ import type { Operations } from './operations.js'
 import { rpcOperations } from './rpc-operations.js'
 import type { Settings } from './settings.js'
 
+// Units per add request over HTTP: well under the server's 4 MiB body limit for data of a few hundred bytes.
+const HTTP_BATCH_SIZE = 2_000
+
 /** The target cannot be reached; the message names it. */
 export class UnreachableError extends Error {
   override name = 'UnreachableError'
@@ -29,8 +32,17 @@ export async function openOperations(settings: Settings, connectTimeoutMs: numbe
       })
       return libraryOperations(coordinate, await coordinate.namespace(settings.namespace), where)
     }
-    case 'http':
-      throw new UnreachableError(`--http ${target.url}: this build has no REST client; use --address or --database-url`)
+    case 'http': {
+      const [{ restCoordinate }, { libraryOperations }] = await Promise.all([import('../../rest/index.js'), import('./library-operations.js')])
+      const coordinate = restCoordinate(target.url, { timeoutMs: connectTimeoutMs, ...(target.token === undefined ? {} : { token: target.token }) })
+      // Getting the namespace is a request: an unreachable daemon or a refused token shows here.
+      const namespace = await coordinate.namespace(settings.namespace).catch(async (error: unknown) => {
+        await coordinate.close()
+        throw new UnreachableError(`cannot use the daemon at ${target.url}: ${(error as Error).message}`)
+      })
+      // The REST API takes at most 10,000 units per request and 4 MiB per body.
+      return { ...libraryOperations(coordinate, namespace, target.url), loadBatchSize: HTTP_BATCH_SIZE }
+    }
   }
 }
 

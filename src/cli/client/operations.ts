@@ -52,6 +52,8 @@ export type UnitSelection = { all: true } | { all?: false; keys?: readonly strin
 export interface Operations {
   /** Where the operations go, for messages (passwords hidden). */
   readonly target: string
+  /** Units per addUnits call that suit this transport, when it has a preference. */
+  readonly loadBatchSize?: number
   /** Every spec name, sorted. */
   workSpecNames(): Promise<string[]>
   /** The spec's definition, or null if there is none. */

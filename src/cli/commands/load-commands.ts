@@ -9,7 +9,7 @@ import { type Context, type SpecOptions, action, count, integer, readSpecFile, s
 interface UnitFileOptions {
   workUnits?: string
   continueOnError?: boolean
-  batchSize: number
+  batchSize?: number
   parallel: number
   json?: boolean
 }
@@ -27,7 +27,7 @@ naming the line) and nothing is loaded, unless --continue-on-error skips bad lin
 function withUnitFileOptions(command: Command): Command {
   return command
     .option('--continue-on-error', 'skip bad lines (each is reported) and load the rest')
-    .addOption(new Option('--batch-size <n>', 'work units per request').argParser(count('--batch-size')).default(DEFAULT_BATCH_SIZE))
+    .addOption(new Option('--batch-size <n>', `work units per request (default ${DEFAULT_BATCH_SIZE}; 2000 over --http)`).argParser(count('--batch-size')))
     .addOption(new Option('--parallel <n>', 'requests in flight at once').argParser(count('--parallel')).default(DEFAULT_PARALLEL_BATCHES).hideHelp())
     .option('--json', 'print the outcome as JSON')
 }
@@ -38,7 +38,7 @@ export function loadCommands(context: Context): Command[] {
 
   // Checks the whole file, runs `prepare` (which may set the spec), then sends the units.
   async function loadFile(name: string, options: UnitFileOptions, prepare: () => Promise<void>): Promise<void> {
-    if (options.batchSize < 1) throw new UsageError('--batch-size must be at least 1')
+    if (options.batchSize !== undefined && options.batchSize < 1) throw new UsageError('--batch-size must be at least 1')
     const started = performance.now()
     const file = options.workUnits === undefined ? undefined : await openUnitFile(options.workUnits, context.stdin)
     try {
@@ -52,7 +52,7 @@ export function loadCommands(context: Context): Command[] {
       const progress = progressBar(output.stderr, check.units, `loading ${name}`)
       let sent = 0
       try {
-        if (file) sent = await sendUnitFile(operations, name, file, { batchSize: options.batchSize, parallel: options.parallel, skip: new Set(check.bad.map((bad) => bad.line)), progress })
+        if (file) sent = await sendUnitFile(operations, name, file, { batchSize: options.batchSize ?? operations.loadBatchSize ?? DEFAULT_BATCH_SIZE, parallel: options.parallel, skip: new Set(check.bad.map((bad) => bad.line)), progress })
       } finally {
         progress.stop()
       }

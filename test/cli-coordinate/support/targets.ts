@@ -6,6 +6,7 @@ import { afterAll } from 'vitest'
 import { type DaemonHandle, runDaemon } from '../../../src/cli/daemon.js'
 import type { PostgresCoordinate } from '../../../src/postgres/coordinate.js'
 import { openCoordinate } from '../../../src/postgres/open.js'
+import { startRestServer } from '../../../src/rest/index.js'
 import { createFileDatabase } from '../../support/database.js'
 
 /** One way for the CLI to reach the store: the flags that select it, and the library's view of the same namespace. */
@@ -21,7 +22,7 @@ export interface CliFixture {
   url: string | undefined
   daemon: DaemonHandle
   scratch: string
-  /** The daemon (namespace "") and, when the database is a server, the database URL (namespace "cli"). */
+  /** The daemon (namespace ""); when the database is a server, also the database URL (namespace "cli") and the REST API (namespace "http"). */
   targets: CliTarget[]
 }
 
@@ -34,7 +35,10 @@ export async function openCliFixture(): Promise<CliFixture> {
   const daemon = await runDaemon({ ...(url ? { databaseUrl: url } : { dataDir: join(scratch, 'pglite') }), port: 0, logger: pino({ level: 'silent' }) })
   // Without a server, the daemon owns the PGlite directory; this file then checks through the daemon only.
   const coordinate = url ? await openCoordinate({ databaseUrl: url, leaseSweepMs: 0 }) : undefined
+  // The REST API over the same database, as coordinated serves it (without its cache).
+  const rest = coordinate ? await startRestServer({ coordinate, host: '127.0.0.1', port: 0 }) : undefined
   afterAll(async () => {
+    await rest?.close()
     await daemon.stop()
     await coordinate?.close()
     await database.drop()
@@ -43,6 +47,7 @@ export async function openCliFixture(): Promise<CliFixture> {
   const targets: CliTarget[] = [{ name: 'daemon (--address)', args: ['--address', `127.0.0.1:${daemon.address.port}`] }]
   // PGlite lives in this process only; a subprocess can reach the store through the daemon alone.
   if (url) targets.push({ name: 'database (--database-url)', args: ['--database-url', url, '-N', 'cli'] })
+  if (rest) targets.push({ name: 'REST (--http)', args: ['--http', rest.url, '-N', 'http'] })
   return { coordinate, url, daemon, scratch, targets }
 }
 
