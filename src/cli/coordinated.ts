@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The `coordinated` command: parses argv, runs the daemon (src/cli/daemon.ts) and turns
 // signals into a graceful stop. Everything worth testing lives in runDaemon.
-import { constants } from 'node:os'
 import { runDaemon } from './daemon.js'
 import { createLogger } from './logging.js'
 import { USAGE, UsageError, parseCommandLine } from './options.js'
+import { stopOnSignals } from './signals.js'
 
 async function main(argv: readonly string[]): Promise<void> {
   let parsed
@@ -29,29 +29,7 @@ async function main(argv: readonly string[]): Promise<void> {
     logger.flush()
     process.exit(1)
   }
-  const exit = (code: number): never => {
-    logger.flush()
-    process.exit(code)
-  }
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // The operator asked twice: do not wait for anything.
-      logger.warn({ signal }, 'second signal; exiting now')
-      exit(128 + (constants.signals[signal] ?? 0))
-    }
-    stopping = true
-    logger.info({ signal }, 'signal received; stopping')
-    daemon.stop().then(
-      () => exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed')
-        exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  stopOnSignals(logger, () => daemon.stop())
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

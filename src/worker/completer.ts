@@ -102,7 +102,11 @@ export class Completer {
       for (const c of ends) this.#host.written(c)
       return []
     } catch (error) {
-      if (!isLeaseGone(error) || ends.length === 1) return (await this.#one(first, error)) ? [] : [first]
+      if (!isLeaseGone(error)) {
+        this.#host.databaseError('writing a result', error)
+        return ends
+      }
+      if (ends.length === 1) return (await this.#one(first, error)) ? [] : [first]
       // One attempt in the batch is not ours any more; write the rest one by one.
       const results = await Promise.all(ends.map(async (c) => ((await this.#one(c)) ? [] : [c])))
       return results.flat()

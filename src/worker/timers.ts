@@ -32,7 +32,7 @@ interface Sleeper {
 export class ManualTimers implements Timers {
   readonly #clock: FakeClock
   #sleepers: Sleeper[] = []
-  #waiters: (() => void)[] = []
+  #waiters: { ms: number; resolve: () => void }[] = []
 
   constructor(clock: FakeClock) {
     this.#clock = clock
@@ -52,7 +52,7 @@ export class ManualTimers implements Timers {
       }
       this.#sleepers.push(sleeper)
       signal?.addEventListener('abort', sleeper.wake, { once: true })
-      for (const waiter of this.#waiters.splice(0)) waiter()
+      this.#waiters = this.#waiters.filter((waiter) => waiter.ms !== ms || (waiter.resolve(), false))
     })
   }
 
@@ -61,9 +61,9 @@ export class ManualTimers implements Timers {
     return this.#sleepers.length
   }
 
-  /** Resolves once at least `count` sleeps are waiting (so a test knows a loop has parked). */
-  async parked(count = 1): Promise<void> {
-    while (this.#sleepers.length < count) await new Promise<void>((resolve) => this.#waiters.push(resolve))
+  /** Resolves at the next sleep of exactly `ms` (call it before the code that sleeps). */
+  sleepRequested(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push({ ms, resolve }))
   }
 
   /** Moves the clock forward and ends every sleep now due, earliest first. */
