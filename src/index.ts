@@ -79,5 +79,22 @@ export type { AttemptProxy } from './cache/attempt-proxy.js'
 
 // The daemon and its parts, for embedding the Python-compatible jobserver in another program.
 export { type DaemonHandle, type DaemonOptions, runDaemon } from './cli/daemon.js'
+export type { ShutdownReport, ShutdownStage } from './cli/daemon-shutdown.js'
 export { CborRpcServer, type CborRpcServerOptions, type RpcHandler, type RpcLogger } from './cborrpc/server.js'
 export { JobServer, type JobServerOptions } from './jobserver/job-server.js'
+
+// The worker runtime: handlers per work spec over any Coordinate.
+export { type StopOptions, WorkerRuntime, runWorkers } from './worker/runtime.js'
+export {
+  type TaskContext,
+  type TaskHandler,
+  type TaskList,
+  type TaskUnit,
+  type WorkerEvent,
+  type WorkerLogger,
+  type WorkerOptions,
+  silentLogger,
+} from './worker/options.js'
+export { ManualTimers, type Timers, systemTimers } from './worker/timers.js'
+export { InvalidTaskOutputError, TaskAbortedError } from './worker/task-outcome.js'
+export { defaultRetryDelayMs } from './worker/settings.js'
