@@ -1,5 +1,6 @@
 import pg from 'pg'
 import os from 'node:os'
+import { runAdminStatement } from './server-admin.js'
 
 /** The server benchmarks run against: BENCH_DATABASE_URL, DATABASE_URL, or the local server. */
 export const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -18,14 +19,8 @@ export async function dropDatabase(name: string): Promise<void> {
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
 }
 
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  try {
-    await client.query(statement)
-  } finally {
-    await client.end()
-  }
+function admin(statement: string): Promise<void> {
+  return runAdminStatement(serverUrl, statement)
 }
 
 /** VACUUM ANALYZE a scratch database, so one measurement's dead rows do not slow the next. */

@@ -39,6 +39,7 @@ import { routeChange } from './change-router.js'
 import { CacheMetrics, type CacheLevel, NAMESPACE_LOOKUP } from './metrics.js'
 import { NamespaceProxy } from './namespace-proxy.js'
 import { type CacheOptions, resolveOptions } from './options.js'
+import { singleFlight } from './single-flight.js'
 import { RefreshLoop } from './refresh-loop.js'
 
 /** The cache: a Coordinate whose namespaces, specs, units, workers and attempts are proxies. */
@@ -118,16 +119,7 @@ export class CacheCoordinate implements Coordinate {
       return cached
     }
     ctx.metrics.miss(NAMESPACE_LOOKUP)
-    const running = this.#lookups.get(name)
-    if (running !== undefined) return running
-    const lookup: Promise<NamespaceProxy> = this.#backend
-      .namespace(name)
-      .then((handle) => this.#adopt(handle))
-      .finally(() => {
-        if (this.#lookups.get(name) === lookup) this.#lookups.delete(name)
-      })
-    this.#lookups.set(name, lookup)
-    return lookup
+    return singleFlight(this.#lookups, name, async () => this.#adopt(await this.#backend.namespace(name)))
   }
 
   /** Every namespace, as proxies. */

@@ -7,6 +7,7 @@ import { HandleSlot } from './handle-slot.js'
 import { SPEC_LOOKUP, WORKER_LOOKUP } from './metrics.js'
 import { WorkSpecProxy } from './work-spec-proxy.js'
 import type { WorkUnitProxy } from './work-unit-proxy.js'
+import { singleFlight } from './single-flight.js'
 import { WorkerProxy } from './worker-proxy.js'
 
 /**
@@ -257,15 +258,4 @@ export class NamespaceProxy implements Namespace {
     this.#specs.clear()
     this.#workers.clear()
   }
-}
-
-/** One lookup per name at a time: later callers share the first one's promise until it settles. */
-function singleFlight<T>(pending: Map<string, Promise<T>>, name: string, run: () => Promise<T>): Promise<T> {
-  const running = pending.get(name)
-  if (running !== undefined) return running
-  const lookup: Promise<T> = run().finally(() => {
-    if (pending.get(name) === lookup) pending.delete(name)
-  })
-  pending.set(name, lookup)
-  return lookup
 }

@@ -1,4 +1,4 @@
-import type { WorkUnitKey } from '../coordinate/data.js'
+import { type WorkUnitKey, workUnitKeyId } from '../coordinate/data.js'
 
 const ASCII = /^[\x00-\x7f]*$/
 
@@ -9,8 +9,8 @@ const ASCII = /^[\x00-\x7f]*$/
  * Undefined for something that is not a key, which the backend is left to reject.
  */
 export function canonicalKey(key: WorkUnitKey): string | undefined {
-  if (typeof key === 'string') return ASCII.test(key) ? key : Buffer.from(key, 'utf8').toString('latin1')
-  if (key instanceof Uint8Array) return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+  if (typeof key === 'string') return ASCII.test(key) ? key : workUnitKeyId(Buffer.from(key, 'utf8'))
+  if (key instanceof Uint8Array) return workUnitKeyId(key)
   return undefined
 }
 

@@ -13,6 +13,7 @@ import type { NamespaceProxy } from './namespace-proxy.js'
 import type { ReadOptions } from './options.js'
 import { type FetchTicket, SnapshotSlot } from './snapshot-slot.js'
 import { canonicalKey, canonicalKeyBytes } from './unit-key.js'
+import { singleFlight } from './single-flight.js'
 import { type UpdateFn, WorkUnitProxy } from './work-unit-proxy.js'
 
 /** Bulk writes naming more units than this invalidate the whole spec instead of unit by unit. */
@@ -156,13 +157,7 @@ export class WorkSpecProxy implements WorkSpec {
       return cached
     }
     ctx.metrics.miss(UNIT_LOOKUP)
-    const pending = this.#lookups.get(canonical)
-    if (pending !== undefined) return pending
-    const lookup: Promise<WorkUnitProxy> = this.#lookUp(canonical).finally(() => {
-      if (this.#lookups.get(canonical) === lookup) this.#lookups.delete(canonical)
-    })
-    this.#lookups.set(canonical, lookup)
-    return lookup
+    return singleFlight(this.#lookups, canonical, () => this.#lookUp(canonical))
   }
 
   /** The units the query selects, as proxies (their snapshots are read when first needed). */

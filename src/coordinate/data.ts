@@ -80,7 +80,20 @@ export function workUnitKeyBytes(key: WorkUnitKey): Uint8Array {
 
 /** A work unit key as text, for display and for the `name` of a unit (invalid UTF-8 shows as U+FFFD). */
 export function workUnitKeyName(key: Uint8Array): string {
-  return lenientUtf8.decode(key)
+  return lenientText(key)
+}
+
+/** Bytes as text, invalid UTF-8 shown as U+FFFD (for names and messages, never for keys). */
+export function lenientText(bytes: Uint8Array): string {
+  return lenientUtf8.decode(bytes)
+}
+
+/**
+ * A string holding exactly a key's bytes, one char per byte (latin1): the one way a byte key
+ * becomes a Map or Set key, cheap and exact for arbitrary bytes.
+ */
+export function workUnitKeyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 }
 
 /** Tells whether a value is a plain string-keyed dict (not an array, Map, Tuple, Uuid or bytes). */

@@ -1,4 +1,4 @@
-import { type DataDict, type DataValue, assertDataDict, describe } from './data.js'
+import { type DataDict, type DataValue, assertDataDict, describe, lenientText } from './data.js'
 import { BadWorkSpecNameError, InvalidInputError, NoWorkSpecNameError } from './errors.js'
 import { SECOND } from './clock.js'
 
@@ -130,6 +130,6 @@ function boolField(value: DataValue | undefined, key: string): boolean {
 function stringField(value: DataValue | undefined, key: string): string {
   if (value === undefined || value === null) return ''
   if (typeof value === 'string') return value
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value)
+  if (value instanceof Uint8Array) return lenientText(value)
   throw new InvalidInputError(`work spec ${key} must be a string, not ${describe(value)}`)
 }

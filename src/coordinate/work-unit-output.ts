@@ -5,6 +5,7 @@ import {
   describe,
   isDataDict,
   workUnitKeyBytes,
+  workUnitKeyId,
   workUnitKeyName,
 } from './data.js'
 import { InvalidInputError } from './errors.js'
@@ -28,7 +29,7 @@ export function parseWorkUnitOutput(output: DataValue | undefined, now: Date): O
   const units = new Map<string, OutputUnit>()
   for (const item of items) {
     const unit = parseOutputItem(item, now)
-    if (unit !== null) units.set(bytesId(unit.key), unit)
+    if (unit !== null) units.set(workUnitKeyId(unit.key), unit)
   }
   return [...units.values()]
 }
@@ -113,7 +114,7 @@ function parseKeyedForm(output: DataValue | undefined): OutputUnit[] | null {
     const data = asDict(value)
     // A dict that is not entirely name → dict is not this form, and no other form is a dict.
     if (data === null) return []
-    units.set(bytesId(key), { key, data, priority: 0, notBefore: null })
+    units.set(workUnitKeyId(key), { key, data, priority: 0, notBefore: null })
   }
   return [...units.values()]
 }
@@ -138,8 +139,4 @@ function finiteNumber(value: DataValue, what: string): number {
     throw new InvalidInputError(`${what} must be a finite number, not ${shown}`)
   }
   return value
-}
-
-function bytesId(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Attempt } from '../coordinate/api.js'
+import { workUnitKeyId } from '../coordinate/data.js'
 import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
 
 /**
@@ -48,5 +49,5 @@ export class LeasedAttempts {
 }
 
 function entryKey(specName: string, key: Uint8Array): string {
-  return `${specName}\u0000${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')}`
+  return `${specName}\u0000${workUnitKeyId(key)}`
 }

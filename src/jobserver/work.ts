@@ -1,6 +1,6 @@
 import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../coordinate/api.js'
 import { SECOND } from '../coordinate/clock.js'
-import { type DataDict, Tuple } from '../coordinate/data.js'
+import { type DataDict, Tuple, workUnitKeyId, workUnitKeyName } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
@@ -81,7 +81,7 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       if (!spec) return [false, noSuchWorkSpec(name)]
       const unit = await findWorkUnit(spec, key)
       // In-band, as Python answers it: its client's retry loops log and go on.
-      if (!unit) return [false, noSuchWorkUnit(new TextDecoder().decode(key))]
+      if (!unit) return [false, noSuchWorkUnit(workUnitKeyName(key))]
       leased.forget(name, key)
       return ok(await updateWorkUnit(namespace, unit, update, request))
     }),
@@ -98,10 +98,10 @@ async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tupl
   if (first === undefined) return []
   const spec = first.workUnit.workSpec
   const snapshots = await spec.workUnitSnapshots(attempts.map((attempt) => attempt.workUnit.key))
-  const byKey = new Map(snapshots.map((snapshot) => [Buffer.from(snapshot.key).toString('latin1'), snapshot]))
+  const byKey = new Map(snapshots.map((snapshot) => [workUnitKeyId(snapshot.key), snapshot]))
   return Promise.all(
     attempts.map(async (attempt) => {
-      const snapshot = byKey.get(Buffer.from(attempt.workUnit.key).toString('latin1'))
+      const snapshot = byKey.get(workUnitKeyId(attempt.workUnit.key))
       const data = snapshot ? snapshotData(snapshot, now) : await attempt.data()
       return Tuple.of(spec.name, attempt.workUnit.key, data)
     }),

@@ -5,7 +5,7 @@ import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
 import { definitionAssignments, workSpecDataSql, workSpecSnapshotSql } from './sql/work-spec.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
-import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
+import { type DataDict, type WorkUnitKey, workUnitKeyName } from '../coordinate/data.js'
 import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { type WorkSpecMeta, type WorkSpecMetaUpdate, parseWorkSpecData } from '../coordinate/work-spec-meta.js'
@@ -95,7 +95,7 @@ export class PostgresWorkSpec implements WorkSpec {
   async workUnit(key: WorkUnitKey): Promise<WorkUnit> {
     const bytes = checkedKey(key)
     const row = await this.#store.row(workUnitIdSql(this.id, bytea(bytes)))
-    if (!row) throw new NoSuchWorkUnitError(new TextDecoder().decode(bytes))
+    if (!row) throw new NoSuchWorkUnitError(workUnitKeyName(bytes))
     return new PostgresWorkUnit(this, row.id, bytes)
   }
 

@@ -1,6 +1,6 @@
 import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
-import { assertDataDict, describe } from '../coordinate/data.js'
+import { assertDataDict, describe, workUnitKeyId } from '../coordinate/data.js'
 import { GoneError, InvalidInputError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
 import { type UnitColumns, SAVEPOINT_SQL, insertWorkUnitsSql, upsertWorkUnitsSql } from './sql/add-work-units.js'
@@ -36,8 +36,7 @@ export function validateWorkUnitItems(items: readonly AddWorkUnitItem[], offset 
     if (notBefore !== null && !(notBefore instanceof Date && Number.isFinite(notBefore.getTime()))) {
       throw new InvalidInputError(`work unit ${i} notBefore must be a valid Date or null`)
     }
-    // latin1 maps each byte to one character: a cheap exact map key for arbitrary bytes.
-    const id = key.toString('latin1')
+    const id = workUnitKeyId(key)
     byKey.delete(id)
     byKey.set(id, { key, data: bytea(encodeData(data)), priority, notBefore })
   })

@@ -1,7 +1,7 @@
 import { backoffDelay } from '../cache/backoff.js'
 import type { Attempt, Coordinate, Worker } from '../coordinate/api.js'
 import type { ChangeEvent } from '../coordinate/change-feed.js'
-import type { DataDict } from '../coordinate/data.js'
+import { type DataDict, workUnitKeyId } from '../coordinate/data.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { Completer, type Completion } from './completer.js'
 import { LeaseKeeper } from './lease-keeper.js'
@@ -205,7 +205,7 @@ export class WorkerRuntime {
         continue
       }
       for (const attempt of list) {
-        const data = datas.get(Buffer.from(attempt.workUnit.key).toString('hex'))
+        const data = datas.get(workUnitKeyId(attempt.workUnit.key))
         if (data === undefined) {
           this.#settings.logger.warn({ workSpec: spec, unit: attempt.workUnit.name }, 'claimed unit vanished before it started')
           continue
@@ -221,7 +221,7 @@ export class WorkerRuntime {
     if (!first) return new Map()
     const snapshots = await first.workUnit.workSpec.workUnitSnapshots(attempts.map((a) => a.workUnit.key))
     const now = this.#settings.clock.now()
-    return new Map(snapshots.map((s) => [Buffer.from(s.key).toString('hex'), snapshotData(s, now)]))
+    return new Map(snapshots.map((s) => [workUnitKeyId(s.key), snapshotData(s, now)]))
   }
 
   #launch(attempt: Attempt, data: DataDict, expiresAt: number): void {
