@@ -17,7 +17,7 @@ const ADD_BATCH = 5_000
 const LOOP_LIMIT_MS = 120_000
 const IDLE_CONNECTIONS = 1_000
 const IDLE_TARGET_MB = 100
-// update_work_unit's status for a finished unit (python-wire.md, "Status ints").
+// update_work_unit's status for a finished unit (src/jobserver/README.md, "Status codes").
 const FINISHED = 4
 // get_work's options, the same in both loops: the spec asks for 1 GB, the lease is 5 minutes.
 const LEASE_SECONDS = 300

@@ -18,15 +18,15 @@
  *   than re-read them. A read result that started before a write never overwrites it.
  * - Cross-process. The backend's change feed (pg_notify sent by triggers in the writing
  *   transaction, one LISTEN connection per process) invalidates what other processes change.
- * - Generations, our take on djblets' GenerationSynchronizer. We do NOT bump a per-namespace or
+ * - Generations. We do NOT bump a per-namespace or
  *   per-spec counter on every write: every claim would then update the same hot row and
  *   serialise all workers. Each unit row instead has a version bumped by every write; when the
  *   listener reconnects (a `resync` event, so notifications may have been lost) the cache starts
  *   a new local generation: snapshots of the old one are not served, the refresh loop revalidates
  *   every tracked unit in batches (one workUnitSnapshots query per batch) and replaces those whose
  *   version differs, and spec snapshots are simply dropped.
- * - Auto-refresh (flytestdlib's idea, without its bugs): see RefreshLoop.
- * - Compare-and-swap (reva's idea): update(fn) on unit and spec data against the row version,
+ * - Auto-refresh: see RefreshLoop.
+ * - Compare-and-swap: update(fn) on unit and spec data against the row version,
  *   bounded retries with re-read, a per-key async mutex in the process, ConflictError when the
  *   retries run out, and the cache unchanged after a failed write.
  * - Bounded memory: an LRU per level (lru-cache); in-flight marks, backoff records and forget

@@ -6,7 +6,7 @@ import { canonicalKey } from './unit-key.js'
 import type { WorkSpecProxy } from './work-spec-proxy.js'
 import type { WorkUnitProxy } from './work-unit-proxy.js'
 
-/** An in-flight mark older than this many periods is presumed lost (flyte's processing expiry). */
+/** An in-flight mark older than this many periods is presumed lost, so a lost batch cannot pin its units. */
 const IN_FLIGHT_LIMIT_PERIODS = 5
 
 /** Up to this share of a period is added to each wait, so processes started together drift apart. */
@@ -19,14 +19,14 @@ interface Batch {
 }
 
 /**
- * The auto-refresh loop (flytestdlib's idea, without its bugs). Every `resyncPeriodMs` a cycle:
+ * The auto-refresh loop. Every `resyncPeriodMs` a cycle:
  * drops the units whose forget() still stands; takes every tracked unit that is not terminal,
  * in flight, backing off or known missing; groups them by spec into batches of `batchSize`;
- * marks every unit of every batch in flight (the first included, flyte#6725); and reads each
+ * marks every unit of every batch in flight (the first included, so no batch is read twice); and reads each
  * batch with ONE workUnitSnapshots() query, at most `parallelism` at a time, each query taking a
  * token from a global bucket. Results go through each unit's snapshot rules, so a result older
  * than a local write is dropped. A failed batch backs its units off per name, exponentially with
- * jitter; it is never requeued within the cycle (flyte's QueueBuildUp).
+ * jitter; it is never requeued within the cycle, so failures cannot build up a queue.
  *
  * Cycles never overlap, the timer is an unref'd setTimeout chain (a forgotten cache does not keep
  * the process alive), and no cycle, batch or timer callback can reject unhandled: failures are
@@ -103,7 +103,7 @@ export class RefreshLoop {
       const batches = this.#batches(now)
       await this.#runAll(batches)
     } catch {
-      // A bug in the cycle itself: count it and let the next one try (flyte's workers died here).
+      // A bug in the cycle itself: count it and let the next one try, rather than stop refreshing.
       ctx.metrics.refreshErrors.inc()
     }
   }

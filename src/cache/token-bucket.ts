@@ -16,8 +16,7 @@ const realSleep: Sleep = (ms, signal) =>
 
 /**
  * A global rate limit on refresh queries: `ratePerSecond` tokens a second, at most `burst`
- * saved up. Unlike client-go's limiter in flytestdlib, every batch really takes a token here
- * (flyte#5202: its limiter was configured but never applied). Time is a monotonic clock, not
+ * saved up; every batch takes a token before its query. Time is a monotonic clock, not
  * the cache's Clock: the limit protects the database, which lives in real time.
  */
 export class TokenBucket {

@@ -210,7 +210,7 @@ export class WorkSpecProxy implements WorkSpec {
   }
 
   /**
-   * Stops tracking the unit with this key at the next refresh cycle (flytestdlib's DeleteDelayed),
+   * Stops tracking the unit with this key at the next refresh cycle,
    * unless the key is handed out again before then (added, looked up, claimed): a name re-added
    * meanwhile is kept.
    */

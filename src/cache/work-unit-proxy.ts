@@ -201,7 +201,7 @@ export class WorkUnitProxy implements WorkUnit {
     }
   }
 
-  /** @internal Marks the unit to be dropped at the next cycle (flytestdlib's DeleteDelayed). */
+  /** @internal Marks the unit to be dropped at the next cycle (a delayed delete). */
   forget(): void {
     if (this.#detached) return
     this.#forgotten = true

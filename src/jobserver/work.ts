@@ -108,7 +108,7 @@ async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tupl
   )
 }
 
-/** The §4.3 transition of a pending unit, applied to its attempt. */
+/** update_work_unit's transition of a pending unit, applied to its attempt. */
 function leasedTransition(attempt: Attempt, { status, data, leaseMs }: UnitUpdate): Promise<void> {
   if (status === 0 || status === PENDING) return attempt.renew(leaseMs, data)
   if (status === AVAILABLE) return attempt.expire(data)
@@ -126,7 +126,7 @@ interface UnitUpdate {
 }
 
 /**
- * Applies go-coordinate's update_work_unit table (reference §4.3) and returns whether anything
+ * Applies go-coordinate's update_work_unit table and returns whether anything
  * changed. The current state is the active attempt's; an expired or retryable one counts as no
  * attempt, i.e. an available unit.
  */

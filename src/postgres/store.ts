@@ -11,8 +11,8 @@ export type Executor = Kysely<unknown> | Transaction<unknown>
 /**
  * Runs one parameterised statement on the pool, past Kysely, as a named prepared statement.
  * Only the claim and completion calls use it: at one unit per call, Kysely's per-query work
- * (compiling the template, acquiring and wrapping the connection) took about as much Node CPU
- * as the claim path's own code.
+ * (compiling the template, acquiring and wrapping the connection) is a large share of the
+ * claim path's Node CPU (docs/design.md, "Concurrency").
  */
 export type DirectQuery = (text: string, values: readonly unknown[]) => Promise<unknown[]>
 

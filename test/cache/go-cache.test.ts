@@ -6,7 +6,7 @@ import { metricValue, openCache } from './support/open-cache.js'
 
 const { coordinate: backend, clock } = await openTestCoordinate()
 
-// go-coordinate's cache/cache_test.go (reference §2), over Postgres.
+// go-coordinate's cache/cache_test.go, over Postgres.
 describe("go-coordinate's cache tests", () => {
   it('TestNamespaceDeletion: a destroyed namespace re-creates itself, empty', async () => {
     const { cache } = openCache(backend, clock)

@@ -53,7 +53,7 @@ async function expectAllTransitionsRefused(attempt: Attempt, clockAdvance: () =>
   expect(await snapshot(attempt)).toEqual(before)
 }
 
-/** go-coordinate coordinatetest/attempt.go (§7.4), plus the attempt fixes of decisions.md. */
+/** go-coordinate coordinatetest/attempt.go, plus the attempt fixes recorded in docs/design.md. */
 export function attemptCases(ctx: ContextGetter): void {
   it('TestAttemptLifetime', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'a' })
@@ -373,7 +373,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(attempts.map((a) => a.workUnit.name)).toEqual(['c', 'd'])
   })
 
-  // ---- coordinate-ts fixes (spec/decisions.md) ----
+  // ---- coordinate-ts fixes (docs/design.md, "Model") ----
 
   it('a finished attempt refuses finish, fail, renew and retry with NotPendingError', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })

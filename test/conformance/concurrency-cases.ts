@@ -21,7 +21,7 @@ async function createWorkers(namespace: Namespace): Promise<Worker[]> {
   return Promise.all(Array.from({ length: POOL }, () => namespace.worker(randomWorkerName(taken))))
 }
 
-/** go-coordinate coordinatetest/performance.go (§7.6): many clients at once. */
+/** go-coordinate coordinatetest/performance.go: many clients at once. */
 export function concurrencyCases(ctx: ContextGetter): void {
   it('TestConcurrentExecution', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })

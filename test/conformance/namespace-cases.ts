@@ -8,7 +8,7 @@ import {
 } from '../../src/coordinate/index.js'
 import { type ContextGetter, expectError } from './helpers.js'
 
-/** go-coordinate coordinatetest/namespace.go (§7.1), plus spec-name input checks. */
+/** go-coordinate coordinatetest/namespace.go, plus spec-name input checks. */
 export function namespaceCases(ctx: ContextGetter): void {
   it('TestNamespaceTrivial', () => {
     const { namespace } = ctx()

@@ -16,7 +16,7 @@ export interface ConformanceTarget {
 
 /**
  * Registers the backend-agnostic conformance suite (go-coordinate's coordinatetest, plus the
- * fixes of spec/decisions.md) under `describe(label)`.
+ * fixes recorded in docs/design.md) under `describe(label)`.
  *
  * `open` runs once, in beforeAll; every case shares that Coordinate and its one FakeClock, which
  * is never reset (cases use times relative to now, as go-coordinate's suite does). Each case gets

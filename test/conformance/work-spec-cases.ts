@@ -71,7 +71,7 @@ const PREFILLED_META: WorkSpecMeta = {
   pendingCount: 0,
 }
 
-/** go-coordinate coordinatetest/work_spec.go (§7.2), plus the spec-level fixes of decisions.md. */
+/** go-coordinate coordinatetest/work_spec.go, plus the spec-level fixes recorded in docs/design.md. */
 export function workSpecCases(ctx: ContextGetter): void {
   it('TestChangeSpecData', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
@@ -250,7 +250,7 @@ export function workSpecCases(ctx: ContextGetter): void {
     await sts.requestOneAttempt()
   })
 
-  // ---- coordinate-ts fixes (spec/decisions.md) ----
+  // ---- coordinate-ts fixes (docs/design.md, "Model") ----
 
   it('meta withCounts does not count delayed units as available', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })

@@ -26,7 +26,7 @@ import {
 
 const hex = (key: Uint8Array): string => Buffer.from(key).toString('hex')
 
-/** go-coordinate coordinatetest/work_unit.go (§7.3), plus the unit-level fixes and input checks. */
+/** go-coordinate coordinatetest/work_unit.go, plus the unit-level fixes and input checks. */
 export function workUnitCases(ctx: ContextGetter): void {
   it('TestTrivialWorkUnitFlow', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec', workUnitName: 'unit' })

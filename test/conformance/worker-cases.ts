@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { DEFAULT_LEASE_MS, MINUTE, SECOND } from '../../src/coordinate/index.js'
 import { type ContextGetter, SimpleTestSetup, describeAttempt, expectTimeNear, later } from './helpers.js'
 
-/** go-coordinate coordinatetest/worker.go (§7.5), plus the worker fixes of decisions.md. */
+/** go-coordinate coordinatetest/worker.go, plus the worker fixes recorded in docs/design.md. */
 export function workerCases(ctx: ContextGetter): void {
   it('TestWorkerAncestry', async () => {
     const { namespace } = ctx()
@@ -111,7 +111,7 @@ export function workerCases(ctx: ContextGetter): void {
     expect(await parent.active()).toBe(true)
   })
 
-  // ---- coordinate-ts fixes (spec/decisions.md) ----
+  // ---- coordinate-ts fixes (docs/design.md, "Model") ----
 
   it('setParent(null) clears the parent', async () => {
     const { namespace } = ctx()

@@ -4,7 +4,7 @@ import { type DataValue, Tuple } from '../../src/coordinate/data.js'
 import { RpcError, b, startHarness, tuple } from './harness.js'
 import { PythonClient, SPEC } from './client-helpers.js'
 
-// Where the Python server and go-coordinate differ (python-wire.md, "Observed differences"),
+// Where the Python server and go-coordinate differ (src/jobserver/README.md, "Behaviour"),
 // the Python client decides: these check the Python behaviour. Then bad input.
 
 const h = await startHarness()

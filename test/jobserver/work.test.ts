@@ -5,7 +5,7 @@ import { type Py2Input, RpcError, b, startHarness, tuple } from './harness.js'
 import { PythonClient, SPEC } from './client-helpers.js'
 
 // Ports of go-coordinate's jobserver/work_test.go, then the whole update_work_unit table
-// (reference §4.3) and get_work's options.
+// and get_work's options.
 
 const h = await startHarness()
 const py = new PythonClient(h)
