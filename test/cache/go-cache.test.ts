@@ -8,7 +8,7 @@ const { coordinate: backend, clock } = await openTestCoordinate()
 
 // go-coordinate's cache/cache_test.go, over Postgres.
 describe("go-coordinate's cache tests", () => {
-  it('TestNamespaceDeletion: a destroyed namespace re-creates itself, empty', async () => {
+  it('a destroyed namespace re-creates itself, empty (TestNamespaceDeletion)', async () => {
     const { cache } = openCache(backend, clock)
     const ns = await cache.namespace('TestNamespaceDeletion')
     await ns.setWorkSpec({ name: 'spec' })
@@ -19,7 +19,7 @@ describe("go-coordinate's cache tests", () => {
     expect(await cache.namespace('TestNamespaceDeletion')).toBe(ns)
   })
 
-  it('TestWorkSpecDeletion: the old spec proxy follows the re-created spec', async () => {
+  it('the old spec proxy follows the re-created spec (TestWorkSpecDeletion)', async () => {
     const { cache } = openCache(backend, clock)
     const ns = await cache.namespace('TestWorkSpecDeletion')
     const spec = await ns.setWorkSpec({ name: 'spec' })
@@ -30,7 +30,7 @@ describe("go-coordinate's cache tests", () => {
     expect(await ns.workSpec('spec')).toBe(spec)
   })
 
-  it('TestWorkSpecDeleteNamespace: the same, through destroying the namespace', async () => {
+  it('the same, through destroying the namespace (TestWorkSpecDeleteNamespace)', async () => {
     const { cache } = openCache(backend, clock)
     const ns = await cache.namespace('TestWorkSpecDeleteNamespace')
     const spec = await ns.setWorkSpec({ name: 'spec' })
@@ -40,7 +40,7 @@ describe("go-coordinate's cache tests", () => {
     expect(await spec.workUnits({})).toEqual([])
   })
 
-  it('TestWorkUnitDeletion: the cached unit follows a unit re-created behind the cache (notification)', async () => {
+  it('the cached unit follows a unit re-created behind the cache (notification) (TestWorkUnitDeletion)', async () => {
     const { cache } = openCache(backend, clock, { changes: backend.changes(), start: true })
     await backend.changes().ready()
     const spec = await (await cache.namespace('TestWorkUnitDeletion')).setWorkSpec({ name: 'spec' })
@@ -55,7 +55,7 @@ describe("go-coordinate's cache tests", () => {
     expect(await unit.data()).toHaveProperty('k', 'v')
   })
 
-  it('TestWorkUnitDeletion without notifications: followed once the snapshot ages out', async () => {
+  it('without notifications, the cached unit follows once its snapshot ages out (TestWorkUnitDeletion)', async () => {
     const { cache } = openCache(backend, clock)
     const spec = await (await cache.namespace('TestWorkUnitDeletion-quiet')).setWorkSpec({ name: 'spec' })
     const unit = await spec.addWorkUnit('unit')
@@ -68,7 +68,7 @@ describe("go-coordinate's cache tests", () => {
     expect(await unit.data()).toHaveProperty('k', 'v')
   })
 
-  it('TestWorkerChildren: children set up behind the cache come back as the cached proxies', async () => {
+  it('children set up behind the cache come back as the cached proxies (TestWorkerChildren)', async () => {
     const raw = await backend.namespace('TestWorkerChildren')
     await (await raw.worker('child')).setParent(await raw.worker('parent'))
     const { cache } = openCache(backend, clock)
@@ -90,7 +90,7 @@ describe('LRU limits', () => {
     return { cache, log, spec }
   }
 
-  it('TestLRUAutoInsert: a third entry evicts the least recently used', async () => {
+  it('a third entry evicts the least recently used (TestLRUAutoInsert)', async () => {
     const { cache, spec } = await setup('lru-auto')
     const a = await spec.workUnit('a')
     const b = await spec.workUnit('b')
@@ -100,7 +100,7 @@ describe('LRU limits', () => {
     expect(await metricValue(cache.metrics.evictions, { level: 'work_unit' })).toBe(2)
   })
 
-  it('TestLRUOrder: using an entry makes it recent', async () => {
+  it('using an entry makes it recent (TestLRUOrder)', async () => {
     const { spec } = await setup('lru-order')
     const a = await spec.workUnit('a')
     const b = await spec.workUnit('b')
@@ -110,7 +110,7 @@ describe('LRU limits', () => {
     expect(await spec.workUnit('b')).not.toBe(b)
   })
 
-  it('TestLRUInsertError: a failed lookup inserts nothing and evicts nothing', async () => {
+  it('a failed lookup inserts nothing and evicts nothing (TestLRUInsertError)', async () => {
     const { cache, spec } = await setup('lru-error')
     const a = await spec.workUnit('a')
     const b = await spec.workUnit('b')
@@ -120,7 +120,7 @@ describe('LRU limits', () => {
     expect(await metricValue(cache.metrics.evictions, { level: 'work_unit' })).toBe(0)
   })
 
-  it('TestLRURemoval: a forgotten entry leaves room, so the older one survives the next insert', async () => {
+  it('a forgotten entry leaves room, so the older one survives the next insert (TestLRURemoval)', async () => {
     const { cache, spec } = await setup('lru-removal')
     const a = await spec.workUnit('a')
     await spec.workUnit('b')

@@ -55,7 +55,7 @@ async function expectAllTransitionsRefused(attempt: Attempt, clockAdvance: () =>
 
 /** go-coordinate coordinatetest/attempt.go, plus the attempt fixes recorded in docs/design.md. */
 export function attemptCases(ctx: ContextGetter): void {
-  it('TestAttemptLifetime', async () => {
+  it('an attempt moves its unit from available to pending and on to finished, failed, expired or retried (TestAttemptLifetime)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'a' })
 
     await sts.checkUnitStatus('available')
@@ -105,7 +105,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expectAttemptMatches(workerAttemptsAfter[0], attempt)
   })
 
-  it('TestAttemptMetadata', async () => {
+  it('an attempt reports its start, data, end and expiration, and renewing updates them (TestAttemptMetadata)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecName: 'spec',
@@ -141,7 +141,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(endTime!.getTime()).toBeGreaterThan(finalStart.getTime())
   })
 
-  it('TestWorkUnitChaining', async () => {
+  it('finishing a unit of a spec with \'then\' adds its output units to the next spec (TestWorkUnitChaining)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
     const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
@@ -172,7 +172,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(unitNames(await two.workUnits({}))).toEqual(['two_b', 'two_c', 'two_cc', 'two_d'])
   })
 
-  it('TestChainingMixed', async () => {
+  it('a mixed output list chains its text keys and its [key, data] pairs (TestChainingMixed)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
     const two = await sts.namespace.setWorkSpec({ name: 'two' })
@@ -189,7 +189,7 @@ export function attemptCases(ctx: ContextGetter): void {
     await expectUnitPriority(key, 10)
   })
 
-  it('TestChainingTwoStep', async () => {
+  it('output chains through two specs, one step after the other (TestChainingTwoStep)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
     const two = await sts.namespace.setWorkSpec({ name: 'two' })
@@ -211,7 +211,7 @@ export function attemptCases(ctx: ContextGetter): void {
     await expectUnitPriority(unit, 0)
   })
 
-  it('TestChainingExpiry', async () => {
+  it('an attempt that lost its unit to another finishes without chaining its output (TestChainingExpiry)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
     const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
@@ -229,7 +229,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(await two.workUnits({})).toEqual([])
   })
 
-  it('TestChainingDuplicate', async () => {
+  it('chaining a key the next spec has already finished makes that unit available again (TestChainingDuplicate)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two', priority: 1 })
     const two = await sts.namespace.setWorkSpec({ name: 'two', priority: 2 })
@@ -259,7 +259,7 @@ export function attemptCases(ctx: ContextGetter): void {
     await sts.requestNoAttempts()
   })
 
-  it('TestAttemptExpiration', async () => {
+  it('an expired attempt gives its unit back to be claimed again (TestAttemptExpiration)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'a' })
     const attempts = await sts.worker.requestAttempts({})
     expect(attempts).toHaveLength(1)
@@ -282,7 +282,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(await again.status()).toBe('pending')
   })
 
-  it('TestRetryDelay', async () => {
+  it('a retried attempt with a delay leaves its unit delayed until then (TestRetryDelay)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })
     await sts.checkUnitStatus('available')
 
@@ -298,21 +298,21 @@ export function attemptCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('unit')
   })
 
-  it('TestAttemptFractionalStart', async () => {
+  it('attempt start times keep sub-second precision (TestAttemptFractionalStart)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })
     sts.clock.advance(500)
     const attempt = await sts.requestOneAttempt()
     await attempt.finish()
   })
 
-  it('TestAttemptGone', async () => {
+  it('an attempt whose unit was deleted reports it as gone (TestAttemptGone)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })
     const attempt = await sts.requestOneAttempt()
     await sts.workSpec.deleteWorkUnits({})
     await expectGone(() => attempt.status(), { workSpec: 'spec', workUnit: 'unit' })
   })
 
-  it('TestMaxRetries', async () => {
+  it('a unit past max_retries fails with "too many retries" instead of being handed out (TestMaxRetries)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecName: 'spec',
@@ -333,7 +333,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect((await sts.workUnit.data()).traceback).toBe('too many retries')
   })
 
-  it('TestMaxRetriesMulti', async () => {
+  it('max_retries applies per unit when a request claims several (TestMaxRetriesMulti)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecName: 'spec',
@@ -354,7 +354,7 @@ export function attemptCases(ctx: ContextGetter): void {
     expect(attempts.map((a) => a.workUnit.name)).toEqual(['c'])
   })
 
-  it('TestMaxRetriesMultiBatch', async () => {
+  it('max_retries applies per unit across batches of claims (TestMaxRetriesMultiBatch)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecName: 'spec',

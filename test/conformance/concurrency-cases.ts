@@ -23,7 +23,7 @@ async function createWorkers(namespace: Namespace): Promise<Worker[]> {
 
 /** go-coordinate coordinatetest/performance.go: many clients at once. */
 export function concurrencyCases(ctx: ContextGetter): void {
-  it('TestConcurrentExecution', async () => {
+  it('workers claiming at once each get different units and do every unit exactly once (TestConcurrentExecution)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     const numUnits = 100
     for (let i = 0; i < numUnits; i++) await sts.addWorkUnit(`u${i}`)
@@ -65,7 +65,7 @@ export function concurrencyCases(ctx: ContextGetter): void {
     expect(await sts.workSpec.countWorkUnitStatus()).toEqual({ finished: numUnits })
   })
 
-  it('TestAddSameUnit', async () => {
+  it('adding the same units from many callers at once leaves each unit once, without errors (TestAddSameUnit)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     const numUnits = 1000
     const results = await Promise.allSettled(

@@ -10,12 +10,12 @@ import { type ContextGetter, expectError } from './helpers.js'
 
 /** go-coordinate coordinatetest/namespace.go, plus spec-name input checks. */
 export function namespaceCases(ctx: ContextGetter): void {
-  it('TestNamespaceTrivial', () => {
+  it('a namespace has the name it was asked for (TestNamespaceTrivial)', () => {
     const { namespace } = ctx()
     expect(namespace.name).toBe('TestNamespaceTrivial')
   })
 
-  it('TestNamespaces', async () => {
+  it('the namespace list includes a namespace once it is created (TestNamespaces)', async () => {
     const { coordinate, testName } = ctx()
     const namespaces = await coordinate.namespaces()
     const mine = namespaces.filter((ns) => ns.name === testName)
@@ -23,7 +23,7 @@ export function namespaceCases(ctx: ContextGetter): void {
     expect(mine[0]!.name).toBe(testName)
   })
 
-  it('TestSpecCreateDestroy', async () => {
+  it('a work spec can be created, read back, listed and destroyed (TestSpecCreateDestroy)', async () => {
     const { namespace } = ctx()
     const name = 'spec'
 
@@ -50,14 +50,14 @@ export function namespaceCases(ctx: ContextGetter): void {
     expect(again.workSpecName).toBe(name)
   })
 
-  it('TestSpecErrors', async () => {
+  it('setting a work spec without a name, or with a name that is not a string, is refused (TestSpecErrors)', async () => {
     const { namespace } = ctx()
     await expectError(() => namespace.setWorkSpec({}), NoWorkSpecNameError)
     await expectError(() => namespace.setWorkSpec({ name: 4 }), BadWorkSpecNameError)
     expect(await namespace.workSpecNames()).toEqual([])
   })
 
-  it('TestTwoWorkSpecsBasic', async () => {
+  it('two work specs in one namespace are kept apart and listed in order (TestTwoWorkSpecsBasic)', async () => {
     const { namespace } = ctx()
     const [name1, name2] = ['spec1', 'spec2']
 

@@ -34,7 +34,8 @@ export function runConformanceSuite(label: string, open: () => Promise<Conforman
 
     beforeEach(async (test) => {
       if (target === undefined) throw new Error('the conformance target did not open')
-      const testName = test.task.name
+      // A port of a Go test runs in a namespace named after it, as in go-coordinate.
+      const testName = /\((Test\w+)\)$/.exec(test.task.name)?.[1] ?? test.task.name
       // Start from an empty namespace even if an earlier run left one behind.
       await (await target.coordinate.namespace(testName)).destroy()
       const namespace = await target.coordinate.namespace(testName)

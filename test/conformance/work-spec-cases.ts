@@ -73,7 +73,7 @@ const PREFILLED_META: WorkSpecMeta = {
 
 /** go-coordinate coordinatetest/work_spec.go, plus the spec-level fixes recorded in docs/design.md. */
 export function workSpecCases(ctx: ContextGetter): void {
-  it('TestChangeSpecData', async () => {
+  it('replacing a spec\'s data keeps its name and re-derives its meta (TestChangeSpecData)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     await sts.workSpec.setData({ name: 'spec', min_gb: 2, foo: 'bar' })
     expect(await sts.workSpec.data()).toEqual({ name: 'spec', min_gb: 2, foo: 'bar' })
@@ -84,7 +84,7 @@ export function workSpecCases(ctx: ContextGetter): void {
     expect(await sts.workSpec.data()).toEqual({ name: 'spec', min_gb: 2, foo: 'bar' })
   })
 
-  it('TestDataEmptyList', async () => {
+  it('an empty list in a spec\'s data stays an empty list (TestDataEmptyList)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecData: { name: 'spec', config: { empty_list: [] } } })
     const data = await sts.workSpec.data()
     expect(data).toHaveProperty('config')
@@ -94,25 +94,25 @@ export function workSpecCases(ctx: ContextGetter): void {
     expect(Array.isArray(found)).toBe(true)
   })
 
-  it('TestDefaultMeta', async () => {
+  it('a spec set with only a name has the default meta (TestDefaultMeta)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     expect(await sts.workSpec.meta()).toEqual(DEFAULT_META)
     expect(await sts.workSpec.meta({ withCounts: false })).toEqual(DEFAULT_META)
   })
 
-  it('TestPrefilledMeta', async () => {
+  it('a spec\'s data sets every meta field it names (TestPrefilledMeta)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecData: PREFILLED_DATA })
     expect(await sts.workSpec.meta()).toEqual(PREFILLED_META)
   })
 
-  it('TestSetDataSetsMeta', async () => {
+  it('replacing a spec\'s data sets the meta its new data names (TestSetDataSetsMeta)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     expect(await sts.workSpec.meta()).toEqual(DEFAULT_META)
     await sts.workSpec.setData(PREFILLED_DATA)
     expect(await sts.workSpec.meta()).toEqual(PREFILLED_META)
   })
 
-  it('TestNiceWeight', async () => {
+  it('nice lowers a spec\'s weight (to at least 1) and an explicit weight wins over it (TestNiceWeight)', async () => {
     const { namespace } = ctx()
     const spec = await namespace.setWorkSpec({ name: 'spec', min_gb: 1, nice: 5 })
     expect((await spec.meta()).weight).toBe(15)
@@ -134,7 +134,7 @@ export function workSpecCases(ctx: ContextGetter): void {
     expect((await spec.meta()).weight).toBe(20)
   })
 
-  it('TestSetMeta', async () => {
+  it('setting meta changes the settable fields and only those (TestSetMeta)', async () => {
     const { namespace } = ctx()
     const spec = await namespace.setWorkSpec({ name: 'spec', min_gb: 1, continuous: true })
     expect(await spec.meta()).toEqual({ ...DEFAULT_META, continuous: true, canBeContinuous: true })
@@ -175,7 +175,7 @@ export function workSpecCases(ctx: ContextGetter): void {
     })
   })
 
-  it('TestMetaContinuous', async () => {
+  it('continuous can be turned on only for a spec declared continuous (TestMetaContinuous)', async () => {
     const { namespace } = ctx()
     const spec = await namespace.setWorkSpec({ name: 'spec', min_gb: 1 })
     const meta = await spec.meta()
@@ -190,7 +190,7 @@ export function workSpecCases(ctx: ContextGetter): void {
     expect(after.canBeContinuous).toBe(false)
   })
 
-  it('TestMetaCounts', async () => {
+  it('meta with counts counts available and pending units as they change (TestMetaCounts)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     const checkCounts = async (available: number, pending: number) => {
       const meta = await sts.workSpec.meta({ withCounts: true })
@@ -228,21 +228,21 @@ export function workSpecCases(ctx: ContextGetter): void {
     await checkCounts(0, 0)
   })
 
-  it('TestSpecDeletedGone', async () => {
+  it('a handle to a destroyed spec reports it as gone (TestSpecDeletedGone)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     await sts.namespace.destroyWorkSpec('spec')
     await expectGone(() => sts.workSpec.meta(), { workSpec: 'spec' })
     await expectGone(() => sts.workSpec.addWorkUnit('foo', {}, {}), { workSpec: 'spec' })
   })
 
-  it('TestSpecInNamespaceGone', async () => {
+  it('a handle to a spec of a destroyed namespace reports it as gone (TestSpecInNamespaceGone)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     await sts.namespace.destroy()
     await expectGone(() => sts.workSpec.meta(), { workSpec: 'spec' })
     await expectGone(() => sts.workSpec.addWorkUnit('foo', {}, {}), { workSpec: 'spec' })
   })
 
-  it('TestOneDayInterval', async () => {
+  it('a continuous spec with a one-day interval hands out its first unit at once (TestOneDayInterval)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecData: { name: 'spec', min_gb: 1, continuous: true, interval: 86400 },

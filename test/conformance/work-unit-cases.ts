@@ -28,7 +28,7 @@ const hex = (key: Uint8Array): string => Buffer.from(key).toString('hex')
 
 /** go-coordinate coordinatetest/work_unit.go, plus the unit-level fixes and input checks. */
 export function workUnitCases(ctx: ContextGetter): void {
-  it('TestTrivialWorkUnitFlow', async () => {
+  it('an added unit is listed, readable by key and available (TestTrivialWorkUnitFlow)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec', workUnitName: 'unit' })
 
     const units = await sts.workSpec.workUnits({})
@@ -43,7 +43,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     expect(await sts.workSpec.workUnits({})).toEqual([])
   })
 
-  it('TestWorkUnitQueries', async () => {
+  it('unit queries select by name, status, previous name and limit (TestWorkUnitQueries)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     await sts.makeWorkUnits()
     const query = async (q: Parameters<typeof sts.workSpec.workUnits>[0]) => unitNames(await sts.workSpec.workUnits(q))
@@ -73,7 +73,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     ])
   })
 
-  it('TestDeleteWorkUnits', async () => {
+  it('deleting units by query removes exactly the selected ones (TestDeleteWorkUnits)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     await sts.makeWorkUnits()
     const all = async () => unitNames(await sts.workSpec.workUnits({}))
@@ -97,19 +97,19 @@ export function workUnitCases(ctx: ContextGetter): void {
     expect(await all()).toEqual([])
   })
 
-  it('TestCountWorkUnitStatus', async () => {
+  it('units are counted per status (TestCountWorkUnitStatus)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     await sts.makeWorkUnits()
     expect(await sts.workSpec.countWorkUnitStatus()).toEqual({ available: 3, pending: 1, finished: 1, failed: 1, delayed: 1 })
   })
 
-  it('TestWorkUnitOrder', async () => {
+  it('units are handed out in name order at equal priority (TestWorkUnitOrder)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     for (const name of ['c', 'b', 'a']) await sts.addWorkUnit(name)
     await sts.checkWorkUnitOrder('a', 'b', 'c')
   })
 
-  it('TestWorkUnitPriorityCtor', async () => {
+  it('a priority given when adding a unit orders the claims (TestWorkUnitPriorityCtor)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     for (const [name, priority] of [['a', 0], ['b', 10], ['c', 0]] as const) {
       const unit = await sts.workSpec.addWorkUnit(name, {}, { priority })
@@ -118,7 +118,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('b', 'a', 'c')
   })
 
-  it('TestWorkUnitPrioritySet', async () => {
+  it('changing priorities reorders the claims (TestWorkUnitPrioritySet)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
 
     const a = await sts.workSpec.addWorkUnit('a', {}, {})
@@ -143,7 +143,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('d', 'c', 'b', 'a')
   })
 
-  it('TestWorkUnitData', async () => {
+  it('each unit keeps its own data (TestWorkUnitData)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec' })
     await sts.workSpec.addWorkUnit('a', { name: 'a', value: 1 }, {})
     await sts.workSpec.addWorkUnit('b', { name: 'b', value: 2 }, {})
@@ -151,7 +151,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     expect(await (await sts.workSpec.workUnit('b')).data()).toEqual({ name: 'b', value: 2 })
   })
 
-  it('TestAddWorkUnitBleedover', async () => {
+  it('a unit added to one spec does not appear in another with the same key (TestAddWorkUnitBleedover)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx())
     const specA = await sts.namespace.setWorkSpec({ name: 'a' })
     const specB = await sts.namespace.setWorkSpec({ name: 'b' })
@@ -168,7 +168,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     expect(await unitB2.data()).toEqual({ unit: 'c' })
   })
 
-  it('TestRecreateWorkUnits', async () => {
+  it('adding a unit again resets a finished or failed one and leaves a pending one running (TestRecreateWorkUnits)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     await sts.makeWorkUnits()
     const statuses: Record<string, WorkUnitStatus> = {}
@@ -188,7 +188,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     })
   })
 
-  it('TestContinuous', async () => {
+  it('a continuous spec with no units makes one when a worker asks (TestContinuous)', async () => {
     const { coordinate } = ctx()
     // go runs this one in the "" namespace (SimpleTestSetup with no NamespaceName).
     await (await coordinate.namespace('')).destroy()
@@ -223,7 +223,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     }
   })
 
-  it('TestContinuousInterval', async () => {
+  it('a continuous spec makes its next unit only once its interval has passed (TestContinuousInterval)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
       workSpecData: { name: 'spec', continuous: true, interval: 60 },
@@ -256,7 +256,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await makeAttempt(0)
   })
 
-  it('TestMaxRunning', async () => {
+  it('a spec never has more than max_running units pending (TestMaxRunning)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecData: { name: 'spec', max_running: 1 } })
     for (let i = 0; i < 10; i++) await sts.addWorkUnit(`u${i}`)
 
@@ -275,7 +275,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     expect(await sts.worker.requestAttempts({ numberOfWorkUnits: 20 })).toHaveLength(1)
   })
 
-  it('TestRequestSpecificSpec', async () => {
+  it('a request naming specs claims only from them (TestRequestSpecificSpec)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', priority: 20 })
     await one.addWorkUnit('u1', {}, {})
@@ -303,7 +303,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await requestAndRetry([], ['u1'])
   })
 
-  it('TestByRuntime', async () => {
+  it('a request naming runtimes claims only from specs of those runtimes (TestByRuntime)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const pSpec = await sts.namespace.setWorkSpec({ name: 'p' })
     const pUnit = await pSpec.addWorkUnit('p', {}, {})
@@ -339,7 +339,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await requestByRuntime(['go'], 'g')
   })
 
-  it('TestNotBeforeDelayedStatus', async () => {
+  it('a unit with a future not-before is delayed until then (TestNotBeforeDelayedStatus)', async () => {
     const { clock } = ctx()
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workSpecName: 'spec',
@@ -351,7 +351,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkUnitStatus('available')
   })
 
-  it('TestNotBeforeAttempt', async () => {
+  it('a delayed unit is not handed out until its not-before passes (TestNotBeforeAttempt)', async () => {
     const { clock } = ctx()
     const sts = await SimpleTestSetup.setUp(ctx(), {
       workerName: 'worker',
@@ -365,7 +365,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('unit')
   })
 
-  it('TestNotBeforePriority', async () => {
+  it('a delayed unit of higher priority waits while a unit that can run now is handed out (TestNotBeforePriority)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     const then = later(sts.clock, 60 * SECOND)
     // "first" has default priority and can run now
@@ -378,7 +378,7 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('second')
   })
 
-  it('TestDelayedOutput', async () => {
+  it('chained output units may be delayed (TestDelayedOutput)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
     const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
     const two = await sts.namespace.setWorkSpec({ name: 'two' })
@@ -398,19 +398,19 @@ export function workUnitCases(ctx: ContextGetter): void {
     await sts.checkWorkUnitOrder('u2')
   })
 
-  it('TestUnitDeletedGone', async () => {
+  it('a handle to a deleted unit reports it as gone (TestUnitDeletedGone)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec', workUnitName: 'unit' })
     await sts.workSpec.deleteWorkUnits({})
     await expectGone(() => sts.workUnit.status(), { workSpec: 'spec', workUnit: 'unit' })
   })
 
-  it('TestUnitSpecDeletedGone', async () => {
+  it('a handle to a unit whose spec was destroyed reports it as gone (TestUnitSpecDeletedGone)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workSpecName: 'spec', workUnitName: 'unit' })
     await sts.namespace.destroyWorkSpec('spec')
     await expectGone(() => sts.workUnit.status(), { workSpec: 'spec', workUnit: 'unit' })
   })
 
-  it('TestSummarize', async () => {
+  it('summaries count units per namespace, spec and status at every level (TestSummarize)', async () => {
     const { coordinate, testName } = ctx()
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
     const summaries = async () => [await coordinate.summarize(), await sts.namespace.summarize(), await sts.workSpec.summarize()]

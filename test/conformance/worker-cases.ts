@@ -4,7 +4,7 @@ import { type ContextGetter, SimpleTestSetup, describeAttempt, expectTimeNear, l
 
 /** go-coordinate coordinatetest/worker.go, plus the worker fixes recorded in docs/design.md. */
 export function workerCases(ctx: ContextGetter): void {
-  it('TestWorkerAncestry', async () => {
+  it('a worker can have a parent and lists its children (TestWorkerAncestry)', async () => {
     const { namespace } = ctx()
     const parent = await namespace.worker('parent')
     expect(await parent.parent()).toBeNull()
@@ -22,7 +22,7 @@ export function workerCases(ctx: ContextGetter): void {
     expect(await child.children()).toEqual([])
   })
 
-  it('TestWorkerAdoption', async () => {
+  it('giving a worker a new parent moves it between children lists (TestWorkerAdoption)', async () => {
     const { namespace } = ctx()
     const child = await namespace.worker('child')
     const oldParent = await namespace.worker('old')
@@ -39,7 +39,7 @@ export function workerCases(ctx: ContextGetter): void {
     expect((await newParent.children()).map((w) => w.name)).toEqual(['child'])
   })
 
-  it('TestWorkerMetadata', async () => {
+  it('a worker\'s update records its data, mode, expiration and last update (TestWorkerMetadata)', async () => {
     const { clock } = ctx()
     let now = clock.now()
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
@@ -73,7 +73,7 @@ export function workerCases(ctx: ContextGetter): void {
     expect(await sts.worker.active()).toBe(true)
   })
 
-  it('TestWorkerAttempts', async () => {
+  it('a worker lists its active and all attempts, and a parent its children\'s (TestWorkerAttempts)', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'child', workSpecName: 'spec' })
     const parent = await sts.namespace.worker('parent')
     const child = sts.worker
@@ -101,7 +101,7 @@ export function workerCases(ctx: ContextGetter): void {
     expect((await parent.childAttempts()).map(describeAttempt)).toEqual(['spec/two by child'])
   })
 
-  it('TestDeactivateChild', async () => {
+  it('deactivating a child worker leaves its parent active (TestDeactivateChild)', async () => {
     const { namespace } = ctx()
     const parent = await namespace.worker('parent')
     const child = await namespace.worker('child')

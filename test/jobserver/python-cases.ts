@@ -11,7 +11,7 @@ export function registerPythonCases(h: Harness): void {
   const py = new PythonClient(h)
 
   describe('test_job_client', () => {
-    it('TestDataUpdates: a unit is listed, leased, finished, and keeps the finish data', async () => {
+    it('a unit is listed, leased, finished, and keeps the finish data (TestDataUpdates)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'u', { k: 'v' })
 
@@ -32,7 +32,7 @@ export function registerPythonCases(h: Harness): void {
       expect(final.u).toHaveProperty('args', expect.any(Tuple))
     })
 
-    it('TestPause: a paused spec hands out nothing until resumed', async () => {
+    it('a paused spec hands out nothing until resumed (TestPause)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnits(name, [['u', { k: 'v' }]])
       expect(await py.listWorkUnits(name, {})).toEqual({ u: { k: b('v') } })
@@ -44,21 +44,21 @@ export function registerPythonCases(h: Harness): void {
       await py.getSpecificWork(name, 'u')
     })
 
-    it('TestGetMany: max_jobs 10 returns the first ten units as a list of tuples', async () => {
+    it('max_jobs 10 returns the first ten units as a list of tuples (TestGetMany)', async () => {
       const name = await py.setWorkSpec()
       await py.addPrefixedWorkUnits(name, 'u', 100)
       const result = await h.py('get_work', 'test', { available_gb: 1, lease_time: 300, max_jobs: 10 })
       expect(result).toEqual([py.expectPrefixed(SPEC, 'u', 10), null])
     })
 
-    it('TestGetManyMaxGetwork: the spec max_getwork caps a batch', async () => {
+    it('the spec max_getwork caps a batch (TestGetManyMaxGetwork)', async () => {
       const name = await py.setWorkSpec({ ...WORK_SPEC, max_getwork: 5 })
       await py.addPrefixedWorkUnits(name, 'u', 100)
       const result = await h.py('get_work', 'test', { available_gb: 1, lease_time: 300, max_jobs: 10 })
       expect(result).toEqual([py.expectPrefixed(SPEC, 'u', 5), null])
     })
 
-    it('TestGetTooMany: the higher-priority spec is chosen and the batch does not spill over', async () => {
+    it('the higher-priority spec is chosen and the batch does not spill over (TestGetTooMany)', async () => {
       const name = await py.setWorkSpec({ ...WORK_SPEC, weight: 1 })
       await py.addPrefixedWorkUnits(name, 'u', 100)
       const other = await py.setWorkSpec({
@@ -73,7 +73,7 @@ export function registerPythonCases(h: Harness): void {
       expect(result).toEqual([py.expectPrefixed('ws2', 'z', 4), null])
     })
 
-    it('TestPrioritize: a prioritized unit jumps the queue', async () => {
+    it('a prioritized unit jumps the queue (TestPrioritize)', async () => {
       const name = await py.setWorkSpec()
       for (const key of ['a', 'b', 'c']) await py.addWorkUnit(name, key, { k: 'v' })
       await py.doOneWork(name, 'a')
@@ -83,7 +83,7 @@ export function registerPythonCases(h: Harness): void {
       await py.doNoWork()
     })
 
-    it('TestPrioritizeAdjust: adjustments add to priorities', async () => {
+    it('adjustments add to priorities (TestPrioritizeAdjust)', async () => {
       const name = await py.setWorkSpec()
       for (const key of ['a', 'b', 'c']) await py.addWorkUnit(name, key, { k: 'v' })
       await py.prioritize(name, 'a', 10, true)
@@ -95,7 +95,7 @@ export function registerPythonCases(h: Harness): void {
       await py.doNoWork()
     })
 
-    it('TestReprioritize: changing a priority mid-stream reorders the rest', async () => {
+    it('changing a priority mid-stream reorders the rest (TestReprioritize)', async () => {
       const name = await py.setWorkSpec()
       for (const key of ['a', 'b', 'c']) await py.addWorkUnit(name, key, { k: 'v' })
       await py.prioritize(name, 'a', 10, false)
@@ -108,7 +108,7 @@ export function registerPythonCases(h: Harness): void {
       await py.doNoWork()
     })
 
-    it('TestSucceedFail: failing a finished unit is a no-op', async () => {
+    it('failing a finished unit is a no-op (TestSucceedFail)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'a', { k: 'v' })
       await py.doOneWork(name, 'a')
@@ -116,7 +116,7 @@ export function registerPythonCases(h: Harness): void {
       await py.checkStatus(name, 'a', 4)
     })
 
-    it('TestFailSucceed: finishing a failed unit makes it finished', async () => {
+    it('finishing a failed unit makes it finished (TestFailSucceed)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'a', { k: 'v' })
       await py.getSpecificWork(name, 'a')
@@ -126,7 +126,7 @@ export function registerPythonCases(h: Harness): void {
       await py.checkStatus(name, 'a', 4)
     })
 
-    it('TestGetChildUnitsBasic: a child worker’s unit shows under its parent until finished', async () => {
+    it('a child worker’s unit shows under its parent until finished (TestGetChildUnitsBasic)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'a', { k: 'v' })
       expect(await h.py('worker_heartbeat', 'parent', 'RUN', 6000, null, null)).toEqual([true, null])
@@ -140,7 +140,7 @@ export function registerPythonCases(h: Harness): void {
       expect(await py.childWorkUnits('parent', 'child', name)).toEqual({})
     })
 
-    it('TestGetChildUnitsMulti: a child holding several units shows each until it is finished', async () => {
+    it('a child holding several units shows each until it is finished (TestGetChildUnitsMulti)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'a', { k: 'v' })
       await py.addWorkUnit(name, 'b', { k: 'v' })
@@ -177,21 +177,21 @@ export function registerPythonCases(h: Harness): void {
       await py.doNoWork()
     }
 
-    it('TestSimpleFlow: an output map becomes units of the next spec', async () => {
+    it('an output map becomes units of the next spec (TestSimpleFlow)', async () => {
       await flow({ u: { x: 'y' } }, { x: b('y') })
     })
 
-    it('TestSimpleOutput: an output list of text keys becomes units with empty data', async () => {
+    it('an output list of text keys becomes units with empty data (TestSimpleOutput)', async () => {
       await flow([u('u')], {})
     })
 
-    it('TestSimpleOutputBytes: an output list of byte-string keys does too', async () => {
+    it('an output list of byte-string keys does too (TestSimpleOutputBytes)', async () => {
       await flow(['u'], {})
     })
   })
 
   describe('test_task_master', () => {
-    it('TestListWorkSpecs: empty, then the one spec set', async () => {
+    it('empty, then the one spec set (TestListWorkSpecs)', async () => {
       expect(await h.py('list_work_specs', {})).toEqual([[], null])
       const name = await py.setWorkSpec()
       const [specs, next] = (await h.py('list_work_specs', {})) as [Record<string, unknown>[], unknown]
@@ -200,7 +200,7 @@ export function registerPythonCases(h: Harness): void {
       expect(specs[0]!.name).toBe(name)
     })
 
-    it('TestClear: clear returns the number of specs and removes them', async () => {
+    it('clear returns the number of specs and removes them (TestClear)', async () => {
       expect(await h.py('list_work_specs', {})).toEqual([[], null])
       await py.setWorkSpec()
       expect(((await h.py('list_work_specs', {})) as unknown[][])[0]).toHaveLength(1)
@@ -208,7 +208,7 @@ export function registerPythonCases(h: Harness): void {
       expect(await h.py('list_work_specs', {})).toEqual([[], null])
     })
 
-    it('TestListWorkUnits: everything, available+pending and finished views as units run', async () => {
+    it('everything, available+pending and finished views as units run (TestListWorkUnits)', async () => {
       const units: [Py2Input, Py2Input][] = [
         ['foo', { length: 3 }],
         ['foobar', { length: 6 }],
@@ -239,7 +239,7 @@ export function registerPythonCases(h: Harness): void {
       expect(await py.listWorkUnits(name, gwuFinished)).toEqual({ [work!.key]: all[work!.key] })
     })
 
-    it('TestListWorkUnitsStartLimit: start is the last key already seen, limit the page size', async () => {
+    it('start is the last key already seen, limit the page size (TestListWorkUnitsStartLimit)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnits(name, [
         ['foo', { length: 3 }],
@@ -250,7 +250,7 @@ export function registerPythonCases(h: Harness): void {
       expect(await py.listWorkUnits(name, { start: 'foo', limit: 1 })).toEqual({})
     })
 
-    it('TestDelWorkUnitsSimple: deleting by key removes that unit only', async () => {
+    it('deleting by key removes that unit only (TestDelWorkUnitsSimple)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnits(name, [
         ['foo', { length: 3 }],
@@ -300,19 +300,19 @@ export function registerPythonCases(h: Harness): void {
       }
     }
 
-    it('TestDelWorkUnitsByName', async () => {
+    it('deleting by key removes that unit whatever its state (TestDelWorkUnitsByName)', async () => {
       await deleteOneOfEachState(1, (state) => ({ work_unit_keys: [STATE_NAMES[state]![0]] }))
     })
 
-    it('TestDelWorkUnitsByName2', async () => {
+    it('deleting by key removes only that unit when its state holds two (TestDelWorkUnitsByName2)', async () => {
       await deleteOneOfEachState(2, (state) => ({ work_unit_keys: [STATE_NAMES[state]![0]] }))
     })
 
-    it('TestDelWorkUnitsByState', async () => {
+    it('deleting by state removes the unit in that state (TestDelWorkUnitsByState)', async () => {
       await deleteOneOfEachState(1, (state) => ({ state }))
     })
 
-    it('TestDelWorkUnitsByState2: deleting by state removes both units in it', async () => {
+    it('deleting by state removes both units in it (TestDelWorkUnitsByState2)', async () => {
       for (const state of [1, 3, 4, 5]) {
         const { name, expected } = await prepareSomeOfEach(2)
         for (const key of STATE_NAMES[state]!) delete expected[key]
@@ -322,11 +322,11 @@ export function registerPythonCases(h: Harness): void {
       }
     })
 
-    it('TestDelWorkUnitsByNameAndState', async () => {
+    it('deleting by key and state removes the unit that matches both (TestDelWorkUnitsByNameAndState)', async () => {
       await deleteOneOfEachState(1, (state) => ({ work_unit_keys: [STATE_NAMES[state]![0]], state }))
     })
 
-    it('TestDelWorkUnitsByNameAndState2', async () => {
+    it('deleting by key and state removes only the matching unit when its state holds two (TestDelWorkUnitsByNameAndState2)', async () => {
       await deleteOneOfEachState(2, (state) => ({ work_unit_keys: [STATE_NAMES[state]![0]], state }))
     })
 
@@ -336,7 +336,7 @@ export function registerPythonCases(h: Harness): void {
       expect(await py.listWorkUnits(name, {})).toEqual(expected)
     })
 
-    it('TestRegenerate: setting the spec again while a unit runs leaves it running', async () => {
+    it('setting the spec again while a unit runs leaves it running (TestRegenerate)', async () => {
       const name = await py.setWorkSpec()
       await py.addWorkUnit(name, 'one', { number: 1 })
       await py.getSpecificWork(name, 'one')
@@ -348,7 +348,7 @@ export function registerPythonCases(h: Harness): void {
       await py.doNoWork()
     })
 
-    it('TestBinaryWorkUnit: keys that are not UTF-8 round-trip through add, list, get_work and finish', async () => {
+    it('keys that are not UTF-8 round-trip through add, list, get_work and finish (TestBinaryWorkUnit)', async () => {
       const units: [Uint8Array, Py2Input][] = [
         [raw('\x00'), { k: raw('\x00'), t: 'single null' }],
         [raw('\x00\x01\x02\x03'), { k: raw('\x00\x01\x02\x03'), t: 'control chars' }],
@@ -384,7 +384,7 @@ export function registerPythonCases(h: Harness): void {
       expect(statuses).toEqual(units.map(() => expect.objectContaining({ status: 4 })))
     })
 
-    it('TestWorkUnitValue: lists, tuples, UUIDs, bytes and text come back exactly', async () => {
+    it('lists, tuples, UUIDs, bytes and text come back exactly (TestWorkUnitValue)', async () => {
       const uuid = Uuid.parse('01234567-89ab-cdef-0123-456789abcdef')
       const data: Py2Input = {
         list: [1, 2, 3],

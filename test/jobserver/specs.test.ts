@@ -12,7 +12,7 @@ const py = new PythonClient(h)
 type Specs = [Record<string, DataValue>[], string | null]
 
 describe('specs_test', () => {
-  it('TestSpecByteification: module and run_function come back as byte strings, the rest unchanged', async () => {
+  it('module and run_function come back as byte strings, the rest unchanged (TestSpecByteification)', async () => {
     // Sent as go's test sends it: text strings throughout.
     expect(await h.call('set_work_spec', { name: SPEC, min_gb: 1, module: 'coordinate.tests.test_job_client', run_function: 'run_function' })).toEqual([
       true,

@@ -23,7 +23,7 @@ async function unitData(key: string): Promise<DataValue> {
 }
 
 describe('work_test', () => {
-  it('TestUpdateAvailable: an available unit can be failed directly', async () => {
+  it('an available unit can be failed directly (TestUpdateAvailable)', async () => {
     const name = await py.setWorkSpec()
     await py.addWorkUnit(name, 'unit', {})
     expect(await h.py('update_work_unit', name, 'unit', { status: 5, worker_id: 'child' })).toEqual([true, null])
@@ -31,7 +31,7 @@ describe('work_test', () => {
     expect(await status('unit')).toEqual({ status: 5, worker_id: 'child' })
   })
 
-  it('TestUpdateAvailableFull: a unit that went back to available can still be failed by the parent', async () => {
+  it('a unit that went back to available can still be failed by the parent (TestUpdateAvailableFull)', async () => {
     const name = await py.setWorkSpec()
     await py.addWorkUnit(name, 'unit', {})
     expect(await h.py('worker_heartbeat', 'parent', 'RUN', 900, {}, null)).toEqual([true, null])
@@ -46,7 +46,7 @@ describe('work_test', () => {
     await py.checkStatus(name, 'unit', 5)
   })
 
-  it('TestDelayedUnit: a delayed unit reports AVAILABLE but runs only once its delay has passed', async () => {
+  it('a delayed unit reports AVAILABLE but runs only once its delay has passed (TestDelayedUnit)', async () => {
     const name = await py.setWorkSpec()
     expect(await h.py('add_work_units', name, [tuple('unit', { k: 'v' }, { delay: 90 })])).toEqual([true, null])
     await py.checkStatus(name, 'unit', 1)

@@ -18,7 +18,7 @@ beforeEach(() => {
 })
 
 describe("go-coordinate's locks_test", () => {
-  it('TestBasic: locks, reads owners, unlocks', async () => {
+  it('locks, reads owners, unlocks (TestBasic)', async () => {
     const foo = ['foo']
     const barbaz = ['bar', 'baz']
     const bar = ['bar']
@@ -30,27 +30,27 @@ describe("go-coordinate's locks_test", () => {
     expect(await locks.readlock([foo, bar, barbaz])).toEqual([null, null, null])
   })
 
-  it('TestConflict: foo held makes foo/bar not lockable', async () => {
+  it('foo held makes foo/bar not lockable (TestConflict)', async () => {
     expect(await locks.lock('id', 0, [['foo']])).toEqual({ ok: true, message: null })
     const result = await locks.lock('id', 0, [['foo', 'bar']])
     expect(result.ok).toBe(false)
     expect(result.message).toBe('[foo bar] is not lockable')
   })
 
-  it('TestConflict2: foo/bar held makes foo not lockable', async () => {
+  it('foo/bar held makes foo not lockable (TestConflict2)', async () => {
     expect(await locks.lock('id', 0, [['foo', 'bar']])).toEqual({ ok: true, message: null })
     const result = await locks.lock('id', 0, [['foo']])
     expect(result.ok).toBe(false)
     expect(result.message).toBe('[foo] is not lockable')
   })
 
-  it('TestLocksome: locks what it can', async () => {
+  it('locks what it can (TestLocksome)', async () => {
     expect(await locks.lock('id', 0, [['foo']])).toEqual({ ok: true, message: null })
     expect(await locks.locksome('id', 0, [['foo'], ['bar'], ['baz']])).toEqual([null, ['bar'], ['baz']])
     expect(await locks.readlock([['bar'], ['baz']])).toEqual(['id', 'id'])
   })
 
-  it('TestUnlockSanity: only the owner unlocks', async () => {
+  it('only the owner unlocks (TestUnlockSanity)', async () => {
     const keys = [['foo'], ['bar']]
     expect(await locks.lock('id', 0, keys)).toEqual({ ok: true, message: null })
     const refused = await locks.unlock('id2', keys)
@@ -60,11 +60,11 @@ describe("go-coordinate's locks_test", () => {
     expect(await locks.unlock('id', keys)).toEqual({ ok: true, message: null })
   })
 
-  it('TestReadlockNotNil: no paths, empty list', async () => {
+  it('no paths, empty list (TestReadlockNotNil)', async () => {
     expect(await locks.readlock([])).toEqual([])
   })
 
-  it('TestUnlockNotLocked: unlocking what nobody holds fails', async () => {
+  it('unlocking what nobody holds fails (TestUnlockNotLocked)', async () => {
     expect(await locks.unlock('id', [['foo']])).toEqual({ ok: false, message: '[foo] is not held' })
   })
 })
