@@ -3,6 +3,7 @@ import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
+import { benchStartup } from './startup.js'
 import { describeMachine } from './support.js'
 
 // `npm run bench [name…]` runs the named benchmarks (all by default).
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   claim: benchClaimLoop,
   cache: benchCache,
   jobserver: benchJobserver,
+  startup: benchStartup,
 }
 
 const chosen = process.argv.slice(2)

@@ -4,7 +4,7 @@
 // stderr with an exit status of its own (src/cli/exit-codes.ts).
 import { constants } from 'node:os'
 import type { Logger } from 'pino'
-import { type DaemonHandle, runDaemon } from './daemon.js'
+import type { DaemonHandle } from './daemon.js'
 import { ExitCode } from './exit-codes.js'
 import { createLogger, defaultLogFormat, prettyDestination } from './logging.js'
 import { type DaemonCommandLine, USAGE, UsageError, parseCommandLine } from './options.js'
@@ -35,6 +35,8 @@ async function main(argv: readonly string[]): Promise<void> {
   let watchdog: ShutdownWatchdog | undefined
   let daemon: DaemonHandle
   try {
+    // Loaded here, not at the top: --help and usage errors need none of the database code.
+    const { runDaemon } = await import('./daemon.js')
     daemon = await runDaemon({ ...options, logger, onShutdownStage: (stage) => watchdog?.stage(stage) })
   } catch (error) {
     const failure = explainStartFailure(error)
