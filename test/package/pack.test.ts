@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,22 +11,24 @@ import { buildIfStale, root } from '../cli/daemon-process.js'
 // folder, as the Dockerfile does. The install runs offline: the tarball's dependencies are
 // copied in from this checkout's node_modules first (the production ones only, as `npm ls`
 // lists them), so npm finds them satisfied and fetches nothing.
+// Asynchronous, so that minutes of npm on a busy machine do not block the test worker.
+const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'coordinate-pack-'))
 const app = join(scratch, 'app')
 let tarball = ''
 afterAll(() => rm(scratch, { recursive: true, force: true }))
 
 beforeAll(async () => {
-  buildIfStale()
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8' })) as { filename: string }[]
+  await buildIfStale()
+  const packed = JSON.parse((await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root })).stdout) as { filename: string }[]
   tarball = join(scratch, packed[0]!.filename)
   await copyProductionDependencies(app)
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
-  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, encoding: 'utf8', stdio: 'pipe' })
+  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app })
 }, 300_000)
 
 async function copyProductionDependencies(target: string): Promise<void> {
-  const listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' })
+  const listed = (await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root })).stdout
   const paths = listed.split('\n').filter((path) => path !== '' && path !== root.replace(/\/$/, ''))
   // Outermost first, so a nested copy lands inside its parent's.
   for (const path of paths.sort((a, b) => a.length - b.length)) {
