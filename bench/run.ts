@@ -4,6 +4,7 @@ import { benchClaimLoop } from './claim-loop.js'
 import { benchCliLoad } from './cli-load.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
+import { benchStartup } from './startup.js'
 import { describeMachine } from './support.js'
 
 // `npm run bench [name…]` runs the named benchmarks (all by default).
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   cache: benchCache,
   jobserver: benchJobserver,
   'cli-load': benchCliLoad,
+  startup: benchStartup,
 }
 
 const chosen = process.argv.slice(2)

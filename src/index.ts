@@ -98,3 +98,4 @@ export {
 export { ManualTimers, type Timers, systemTimers } from './worker/timers.js'
 export { InvalidTaskOutputError, TaskAbortedError } from './worker/task-outcome.js'
 export { defaultRetryDelayMs } from './worker/settings.js'
+export { DaemonStartError, type StartStep } from './cli/start-error.js'

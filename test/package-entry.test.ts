@@ -6,6 +6,7 @@ describe('package entry', () => {
     expect(typeof coordinateTs.openCoordinate).toBe('function')
     expect(typeof coordinateTs.cacheCoordinate).toBe('function')
     expect(typeof coordinateTs.runDaemon).toBe('function')
+    expect(new coordinateTs.DaemonStartError('listen', '127.0.0.1:5932', new Error('busy')).step).toBe('listen')
     expect(typeof coordinateTs.JobServer).toBe('function')
     expect(typeof coordinateTs.runWorkers).toBe('function')
     expect(new coordinateTs.NoSuchWorkSpecError('x')).toBeInstanceOf(coordinateTs.CoordinateError)

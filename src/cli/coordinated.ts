@@ -4,7 +4,7 @@
 // stderr with an exit status of its own (src/cli/exit-codes.ts).
 import { constants } from 'node:os'
 import type { Logger } from 'pino'
-import { type DaemonHandle, runDaemon } from './daemon.js'
+import type { DaemonHandle } from './daemon.js'
 import { ExitCode } from './exit-codes.js'
 import { createLogger, defaultLogFormat, prettyDestination } from './logging.js'
 import { type DaemonCommandLine, USAGE, UsageError, parseCommandLine } from './options.js'
@@ -33,10 +33,25 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(code)
   }
   let watchdog: ShutdownWatchdog | undefined
+  const armWatchdog = (stage: string): void => {
+    watchdog ??= armShutdownWatchdog({ limitMs: options.shutdownTimeoutMs + WATCHDOG_MARGIN_MS, logger, exit, exitCode: ExitCode.shutdownIncomplete, stage })
+  }
+  // A start can hang too (a database host that accepts and never answers): a signal during
+  // it bounds the rest of the start and the stop together.
+  onSignal = (signal) => {
+    if (signalled) exit(signalExitCode(signal))
+    signalled = signal
+    logger.info({ signal }, 'signal received while starting; stopping once started')
+    armWatchdog('starting')
+  }
+  if (signalled) armWatchdog('starting')
   let daemon: DaemonHandle
   try {
+    // Loaded here, not at the top: --help and usage errors need none of the database code.
+    const { runDaemon } = await import('./daemon.js')
     daemon = await runDaemon({ ...options, logger, onShutdownStage: (stage) => watchdog?.stage(stage) })
   } catch (error) {
+    watchdog?.disarm()
     const failure = explainStartFailure(error)
     logger.debug({ err: error }, 'start failed')
     process.stderr.write(`coordinated: ${failure.sentence}\n`)
@@ -44,7 +59,7 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'signal received; stopping')
-    watchdog = armShutdownWatchdog({ limitMs: options.shutdownTimeoutMs + WATCHDOG_MARGIN_MS, logger, exit, exitCode: ExitCode.shutdownIncomplete, stage: 'draining requests' })
+    armWatchdog('draining requests')
     daemon.stop().then(
       (report) => {
         watchdog?.disarm()

@@ -87,6 +87,8 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
   try {
     coordinate = await startStep('database', database.where, () => openDatabase(database, options))
   } catch (error) {
+    // Requests that arrived meanwhile wait for a database that will not come: answer them.
+    requests.abandon()
     await server.close()
     throw error
   }
@@ -98,6 +100,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
   try {
     requests.serve(await jobServer(backend, coordinate, config, options).then((jobs) => jobs.handler))
   } catch (error) {
+    requests.abandon()
     await server.close()
     await closeDatabase()
     throw new DaemonStartError('database', database.where, error)

@@ -1,11 +1,9 @@
 import type { AttemptCompletion } from '../coordinate/api.js'
-import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
+import { encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
 import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from '../coordinate/errors.js'
-import { parseWorkUnitOutput } from '../coordinate/work-unit-output.js'
 import type { Executor, Store } from './store.js'
-import { upsertWorkUnits } from './work-unit-upsert.js'
-import { bytea } from './sql/fragments.js'
+import { chainIntoMissingSpecs, chainOutput } from './chained-output.js'
 import { countAttemptsSql } from './sql/attempt.js'
 import { isPgError } from './migrate.js'
 import { CHAINED_OUTPUTS_SQL, CHAINS, COMPLETE_SQL, type ChainedOutputRow, NOT_PENDING } from './sql/complete.js'
@@ -16,7 +14,8 @@ import type { PostgresWorkSpec } from './work-spec.js'
  * Finishes or fails attempts in one call, all or nothing: if any attempt is not pending (or is
  * gone) nothing changes and NotPendingError (or GoneError) is thrown. A finish whose spec names
  * a `then` runs again in a transaction with the units its `output` creates, so chaining is
- * atomic; every other completion costs one round trip.
+ * atomic (and a `then` naming a missing spec creates it, paused: chained-output.ts); every
+ * other completion costs one round trip.
  */
 export async function completeAttempts(store: Store, completions: readonly AttemptCompletion[]): Promise<void> {
   if (completions.length === 0) return
@@ -44,7 +43,10 @@ export async function completeAttempts(store: Store, completions: readonly Attem
       await store.transaction(async (trx) => {
         await store.call(COMPLETE_SQL, [ids, statuses, datas, now, true], trx)
         const rows = await store.call<ChainedOutputRow>(CHAINED_OUTPUTS_SQL, [ids], trx)
-        for (const row of rows) await chainOutput(store, trx, row, now)
+        for (const row of rows) await chainOutput(store, trx, row.data, row.next_spec_id, now)
+        // A finish left out names a missing spec in its `then` (or has none): look only then.
+        const chained = new Set(rows.map((row) => row.attempt_id))
+        if (ids.some((id, i) => statuses[i] === 'finished' && !chained.has(id))) await chainIntoMissingSpecs(store, trx, ids, now)
       })
     }
     announce(store, completions)
@@ -65,17 +67,6 @@ function announce(store: Store, completions: readonly AttemptCompletion[]): void
     bySpec.set(unit.workSpec, keys)
   }
   for (const [spec, keys] of bySpec) notifications.unitsChanged(spec.namespace.name, spec.name, keys)
-}
-
-async function chainOutput(store: Store, trx: Executor, row: ChainedOutputRow, now: Date): Promise<void> {
-  const output = decodeDataDict(row.data).output
-  const units = parseWorkUnitOutput(output, now).map((u) => ({
-    key: bytea(u.key),
-    data: bytea(encodeData(u.data)),
-    priority: u.priority,
-    notBefore: u.notBefore,
-  }))
-  if (units.length > 0) await upsertWorkUnits(store, row.next_spec_id, units, trx)
 }
 
 async function whyNotPending(store: Store, ids: string[], executor?: Executor): Promise<Error> {

@@ -1,6 +1,8 @@
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { type AddressInfo, type Socket, createServer } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +15,7 @@ import { type Watched, buildIfStale, coordinatedJs, isRunning, watch } from './d
 // or from dist/, stopped with signals. Without a PostgreSQL server it runs on PGlite.
 const database = await createFileDatabase()
 const scratch = await mkdtemp(join(tmpdir(), 'coordinated-process-'))
-beforeAll(() => buildIfStale(), 120_000)
+beforeAll(() => buildIfStale(), 300_000)
 afterAll(async () => {
   await database.drop()
   await rm(scratch, { recursive: true, force: true })
@@ -60,6 +62,24 @@ describe('npm start', () => {
 })
 
 describe('coordinated start-up failures', () => {
+  it('bounds a start that hangs once it is signalled: a database that accepts and never answers', async () => {
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const connected = once(silent, 'connection')
+    try {
+      const port = (silent.address() as AddressInfo).port
+      const watched = coordinated(['--listen', '127.0.0.1:0', '--shutdown-timeout', '0.3', '--database-url', `postgres://me@127.0.0.1:${port}/db`])
+      await connected
+      watched.child.kill('SIGTERM')
+      expect(await watched.exited).toBe(ExitCode.shutdownIncomplete)
+      expect(watched.logs.map((line) => line.msg)).toEqual(['signal received while starting; stopping once started', 'the stop did not finish in time; exiting while starting'])
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      silent.close()
+    }
+  })
+
   it('reports a busy port in one sentence, exit 4, before touching the database', async () => {
     const first = coordinated(['--listen', '127.0.0.1:0', ...databaseArgs('first')])
     const address = (await first.logLine(isStarted)).address as string

@@ -147,7 +147,8 @@ describe('coordinated', () => {
     const second = await start({ databaseUrl: undefined, dataDir })
     const specs = await (await second.client()).call(1, 'list_work_specs', [{}])
     expect(specs.result).toMatchObject([[{ name: 'kept' }], null])
-  })
+    // Two PGlite opens, each seconds long on a busy machine.
+  }, 120_000)
 
   it('stops cleanly when idle, and stop() is idempotent', async () => {
     const { daemon, logs, client } = await start()

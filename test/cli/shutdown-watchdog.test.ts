@@ -5,7 +5,7 @@ import { buildIfStale, watch } from './daemon-process.js'
 
 // The watchdog ends a whole process, so each case runs in a child process of its own, built
 // from dist/ as the command runs it: it arms the watchdog, then hangs in one of two ways.
-beforeAll(() => buildIfStale(), 120_000)
+beforeAll(() => buildIfStale(), 300_000)
 
 function hangingProcess(hang: string): ReturnType<typeof watch> {
   const watchdog = pathToFileURL('dist/src/cli/shutdown-watchdog.js').href

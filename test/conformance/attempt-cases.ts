@@ -531,14 +531,28 @@ export function attemptCases(ctx: ContextGetter): void {
     await sts.checkUnitStatus('available')
   })
 
-  it('a then naming a missing spec chains nothing and does not fail the finish', async () => {
+  it('a then naming a missing spec creates it, paused, with the output units', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecData: { name: 'one', then: 'missing' } })
     await sts.addWorkUnit('a')
-    const attempt = await sts.requestOneAttempt()
-    await attempt.finish({ output: ['x', ['y', { k: 'v' }]] })
-    expect(await attempt.status()).toBe('finished')
+    await (await sts.requestOneAttempt()).finish({ output: ['x', ['y', { k: 'v' }]] })
     expect(await (await sts.workSpec.workUnit('a')).status()).toBe('finished')
-    expect(await sts.namespace.workSpecNames()).toEqual(['one'])
+    expect(await sts.namespace.workSpecNames()).toEqual(['missing', 'one'])
+    const created = await sts.namespace.workSpec('missing')
+    expect(await created.data()).toEqual({ name: 'missing', disabled: true })
+    expect(await created.meta()).toMatchObject({ paused: true })
+    expect(unitNames(await created.workUnits())).toEqual(['x', 'y'])
+    expect(await (await created.workUnit('y')).data()).toEqual({ k: 'v' })
+    // Paused: its units wait for a definition, which replaces the placeholder and the pause.
+    expect(await sts.worker.requestAttempts({ workSpecs: ['missing'] })).toEqual([])
+    await sts.namespace.setWorkSpec({ name: 'missing', weight: 5 })
+    expect(await created.meta()).toMatchObject({ paused: false, weight: 5 })
+    // A finish with no output creates nothing.
+    await sts.namespace.setWorkSpec({ name: 'two', then: 'nowhere' })
+    const two = await sts.namespace.workSpec('two')
+    await two.addWorkUnit('c', {}, {})
+    const [attempt] = await sts.worker.requestAttempts({ workSpecs: ['two'] })
+    await attempt!.finish()
+    expect(await sts.namespace.workSpecNames()).toEqual(['missing', 'one', 'two'])
   })
 
   it('chained units are upserted like addWorkUnit: a pending unit keeps running, a finished one comes back', async () => {

@@ -1,3 +1,4 @@
+import { type RawBuilder, sql } from 'kysely'
 import { PINNED, QUIET } from './pinned-plan.js'
 
 // The completion path's SQL (src/postgres/attempt-completion.ts calls it).
@@ -22,6 +23,29 @@ export interface ChainedOutputRow {
 
 /** What the finished attempts (parameter: ids) chain to, in the completing transaction. */
 export const CHAINED_OUTPUTS_SQL = `SELECT attempt_id::text, data, next_spec_id::text FROM chained_outputs($1::bigint[])`
+
+/** A row of outputsIntoMissingSpecsSql: a finished attempt's data, and the spec to create for it. */
+export interface OutputIntoMissingSpecRow {
+  attempt_id: string
+  data: Uint8Array
+  namespace_id: string
+  next_name: string
+}
+
+/**
+ * The finished attempts (of these ids) whose spec's "then" names a spec that does not exist:
+ * chained_outputs leaves them out, and the completion creates the spec for their output.
+ */
+export function outputsIntoMissingSpecsSql(ids: readonly string[]): RawBuilder<OutputIntoMissingSpecRow> {
+  return sql<OutputIntoMissingSpecRow>`
+    SELECT a.id::text AS attempt_id, COALESCE(a.data, u.data) AS data, s.namespace_id::text AS namespace_id,
+      s.next_work_spec_name AS next_name
+    FROM attempt a
+    JOIN work_unit u ON u.id = a.work_unit_id AND u.active_attempt_id = a.id
+    JOIN work_spec s ON s.id = a.work_spec_id
+    WHERE a.id = ANY(${ids}::bigint[]) AND a.status = 'finished' AND s.next_work_spec_name <> ''
+      AND NOT EXISTS (SELECT 1 FROM work_spec n WHERE n.namespace_id = s.namespace_id AND n.name = s.next_work_spec_name)`
+}
 
 /** complete_attempts: all-or-nothing completion in one round trip, its plan pinned. */
 export const COMPLETE_FUNCTION = `

@@ -47,14 +47,25 @@ export function definitionAssignments(data: DataDict, meta: WorkSpecMeta): RawBu
 
 /** Creates or replaces a spec in one upsert; replacing re-derives every meta field. */
 export function upsertWorkSpecSql(namespaceId: string, name: string, data: DataDict, meta: WorkSpecMeta): RawBuilder<{ id: string }> {
-  return sql<{ id: string }>`
+  return sql<{ id: string }>`${insertWorkSpec(namespaceId, name, data, meta)}
+      ON CONFLICT (namespace_id, name) DO UPDATE SET ${definitionAssignments(data, meta)}, version = nextval('version_seq')
+      RETURNING id::text`
+}
+
+/** Creates a spec unless one of that name exists (then no row: the existing one is left alone). */
+export function createWorkSpecIfAbsentSql(namespaceId: string, name: string, data: DataDict, meta: WorkSpecMeta): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`${insertWorkSpec(namespaceId, name, data, meta)}
+      ON CONFLICT (namespace_id, name) DO NOTHING
+      RETURNING id::text`
+}
+
+function insertWorkSpec(namespaceId: string, name: string, data: DataDict, meta: WorkSpecMeta): RawBuilder<unknown> {
+  return sql`
       INSERT INTO work_spec (namespace_id, name, data, priority, weight, paused, continuous, can_be_continuous,
         min_memory_gb, interval_ms, max_running, max_attempts_returned, max_retries, next_work_spec_name, runtime)
       VALUES (${namespaceId}, ${name}, ${encodeData(data)}, ${meta.priority}, ${meta.weight}, ${meta.paused},
         ${meta.continuous}, ${meta.canBeContinuous}, ${meta.minMemoryGb}, ${meta.intervalMs}, ${meta.maxRunning},
-        ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})
-      ON CONFLICT (namespace_id, name) DO UPDATE SET ${definitionAssignments(data, meta)}, version = nextval('version_seq')
-      RETURNING id::text`
+        ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})`
 }
 
 /** The id of a namespace's spec with this name. */
