@@ -13,6 +13,7 @@ import { loadConfigFile } from './config.js'
 import { createLogger, rpcLogger } from './logging.js'
 import { DEFAULT_DATA_DIR } from './options.js'
 import { wrapBackend } from './serve-through-cache.js'
+import { type HttpApiOptions, daemonMetrics, startHttpApi } from './http-api.js'
 
 /** How to run the daemon: the command line's settings, plus what a program or test may inject. */
 export interface DaemonOptions {
@@ -39,12 +40,16 @@ export interface DaemonOptions {
   shutdownTimeoutMs?: number
   /** Default: the system clock. */
   clock?: Clock
+  /** The HTTP API (REST, /metrics, /healthz, /readyz); off when absent or null (the command line's default is 127.0.0.1:5980). */
+  http?: HttpApiOptions | null
 }
 
 /** A running daemon. */
 export interface DaemonHandle {
   /** Where it listens (the real port when 0 was asked for). */
   readonly address: { host: string; port: number }
+  /** Where the HTTP API listens, when it is on. */
+  readonly httpAddress?: { host: string; port: number }
   /** Stops accepting, finishes (or after the timeout abandons) running requests, closes the database. Idempotent. */
   stop(): Promise<void>
 }
@@ -75,6 +80,8 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
   })
   try {
     const backend = wrapBackend(coordinate)
+    // HTTP API: its metrics also time the CBOR-RPC calls (see http-api.ts).
+    const metrics = options.http ? daemonMetrics(coordinate, backend) : undefined
     const jobs = new JobServer({
       namespace: await backend.namespace(''),
       config,
@@ -82,19 +89,26 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
       // Locks bypass the cache: they must be decided by the database every time.
       lockMethods: lockMethods(coordinate.locks()),
     })
-    const requests = new InFlight(jobs.handler)
+    const requests = new InFlight(metrics ? metrics.instrumentRpc(jobs.handler, jobs.methodNames) : jobs.handler)
     const server = new CborRpcServer(requests.handler, {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? DEFAULT_CBORRPC_PORT,
       logger: rpcLogger(logger),
     })
     const address = await server.listen()
+    const http = options.http && metrics
+      ? await startHttpApi(options.http, { store: coordinate, served: backend, metrics, logger, version: packageVersion() }).catch(async (error: unknown) => {
+          await server.close()
+          throw error
+        })
+      : undefined
     logger.info({ address: `${address.host}:${address.port}`, database: database.kind, databaseLocation: database.where, version: packageVersion() }, 'coordinated started')
     let stopping: Promise<void> | undefined
     const shutdown = async (): Promise<void> => {
       const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
       logger.info({ inFlight: requests.count, connections: server.connectionCount }, 'shutting down')
       const closed = server.close()
+      const httpClosed = http?.close(timeoutMs)
       if (!(await settlesWithin(closed, timeoutMs))) {
         logger.warn({ inFlight: requests.count, connections: server.connectionCount, timeoutMs }, 'requests still running at the shutdown timeout; abandoning them')
         requests.abandon()
@@ -102,6 +116,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
           logger.warn({ connections: server.connectionCount }, 'connections still open; closing the database anyway')
         }
       }
+      await httpClosed
       // An abandoned request can still hold a pooled connection (waiting on a lock, say), and
       // closing the pool waits for it; past the grace period, stop without waiting further.
       const closing = (async () => {
@@ -116,6 +131,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
     }
     return {
       address,
+      ...(http ? { httpAddress: http.address } : {}),
       stop: () => (stopping ??= shutdown()),
     }
   } catch (error) {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { LevelWithSilent } from 'pino'
 import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
 import { isLogLevel, LOG_LEVELS } from './logging.js'
+import type { HttpApiOptions } from './http-api.js'
 
 /** What the command line asks of the daemon; runDaemon takes this plus what tests inject. */
 export interface DaemonCommandLine {
@@ -11,10 +12,15 @@ export interface DaemonCommandLine {
   port: number
   configFile?: string
   logLevel: LevelWithSilent
+  /** The HTTP API's address, token and allowed Host names; null with `--http off`. */
+  http: HttpApiOptions | null
 }
 
 /** The outcome of parsing argv: run with options, or print the help. */
 export type ParsedCommandLine = { help: true } | { help: false; options: DaemonCommandLine }
+
+/** Where the HTTP API listens unless --http says otherwise. */
+export const DEFAULT_HTTP = '127.0.0.1:5980'
 
 /** Where embedded PGlite keeps its files when no database URL is given. */
 export const DEFAULT_DATA_DIR = './coordinate-data'
@@ -30,6 +36,12 @@ Options:
   --data-dir DIR       PGlite data directory (default ${DEFAULT_DATA_DIR})
   --listen HOST:PORT   address to serve on (default 127.0.0.1:${DEFAULT_CBORRPC_PORT}; port 0 picks one)
   --config FILE.yaml   configuration returned by get_config (default: empty)
+  --http HOST:PORT|off REST API, /metrics, /healthz and /readyz (default ${DEFAULT_HTTP})
+  --http-token TOKEN   require "Authorization: Bearer TOKEN" on HTTP (all but /healthz)
+                       (default: $COORDINATE_HTTP_TOKEN)
+  --http-allowed-host NAME
+                       accept this Host header name too (repeatable; the bound address
+                       and, on loopback, localhost are always accepted)
   --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default info)
   -h, --help           print this help and exit
 
@@ -54,6 +66,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         listen: { type: 'string' },
         config: { type: 'string' },
         'log-level': { type: 'string' },
+        http: { type: 'string' },
+        'http-token': { type: 'string' },
+        'http-allowed-host': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -67,20 +82,30 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`)
   const { host, port } = parseListen(values.listen ?? `127.0.0.1:${DEFAULT_CBORRPC_PORT}`)
   const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined)
-  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel }
+  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel, http: parseHttp(values, env) }
   if (databaseUrl !== undefined) options.databaseUrl = databaseUrl
   if (values.config !== undefined) options.configFile = values.config
   return { help: false, options }
 }
 
+/** The HTTP API settings from --http, --http-token (or the environment) and --http-allowed-host. */
+function parseHttp(values: { http?: string; 'http-token'?: string; 'http-allowed-host'?: string[] }, env: NodeJS.ProcessEnv): HttpApiOptions | null {
+  if (values.http === 'off') return null
+  const { host, port } = parseListen(values.http ?? DEFAULT_HTTP, '--http')
+  const http: HttpApiOptions = { host, port, allowedHosts: values['http-allowed-host'] ?? [] }
+  const token = values['http-token'] ?? (env.COORDINATE_HTTP_TOKEN || undefined)
+  if (token !== undefined) http.token = token
+  return http
+}
+
 /** Splits `host:port` on the last colon; `[::1]:5932` gives host `::1`. */
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
   const colon = text.lastIndexOf(':')
-  if (colon < 0) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  if (colon < 0) throw new UsageError(`${flag} must be HOST:PORT, not ${text}`)
   let host = text.slice(0, colon)
   const portText = text.slice(colon + 1)
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
   const port = Number(portText)
-  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`${flag} must be HOST:PORT, not ${text}`)
   return { host, port }
 }

@@ -20,6 +20,9 @@ const migrations: Record<string, Migration> = {
   '0007_status_domains': statusDomains,
 }
 
+/** The name of the newest migration: a schema that has it applied is up to date. */
+export const LATEST_MIGRATION = Object.keys(migrations).sort().at(-1) ?? ''
+
 const provider: MigrationProvider = { getMigrations: async () => migrations }
 
 /** Brings `schema` up to the latest migration; safe when several processes start at once. */
