@@ -7,6 +7,8 @@ describe('package entry', () => {
     expect(typeof coordinateTs.cacheCoordinate).toBe('function')
     expect(typeof coordinateTs.runDaemon).toBe('function')
     expect(typeof coordinateTs.JobServer).toBe('function')
+    expect(typeof coordinateTs.restCoordinate).toBe('function')
+    expect(typeof coordinateTs.startRestServer).toBe('function')
     expect(new coordinateTs.NoSuchWorkSpecError('x')).toBeInstanceOf(coordinateTs.CoordinateError)
   })
 
