@@ -20,6 +20,9 @@ export interface MetricsSources {
   defaults?: boolean
 }
 
+// The longest a scrape waits for the first count; past it the scrape answers without the
+// count series (Prometheus's default scrape timeout is 10 s) and a later scrape has them.
+const FIRST_COUNT_WAIT_MS = 2_000
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 // Python's work unit status codes that end a unit (update_work_unit's `status` option).
 const PYTHON_FINISHED = 4
@@ -68,7 +71,7 @@ export class DaemonMetrics {
         labelNames: ['namespace', 'work_spec', 'status'],
         registers,
         async collect() {
-          const records = await counts.get()
+          const records = (await counts.getWithin(FIRST_COUNT_WAIT_MS)) ?? []
           this.reset()
           for (const r of records) this.set({ namespace: r.namespace, work_spec: r.workSpec, status: r.status }, r.count)
         },
@@ -78,7 +81,9 @@ export class DaemonMetrics {
         help: 'Age of the unit counts served in coordinate_work_units',
         registers,
         collect() {
-          this.set(counts.ageMs() / 1000)
+          const ageMs = counts.ageMs()
+          if (ageMs === undefined) this.reset()
+          else this.set(ageMs / 1000)
         },
       })
     }
@@ -90,7 +95,7 @@ export class DaemonMetrics {
         labelNames: ['namespace'],
         registers,
         async collect() {
-          const rows = await workers.get()
+          const rows = (await workers.getWithin(FIRST_COUNT_WAIT_MS)) ?? []
           this.reset()
           for (const r of rows) this.set({ namespace: r.namespace }, r.count)
         },

@@ -25,17 +25,38 @@ export class RefreshingValue<T> {
   async get(): Promise<T> {
     const current = this.#value
     if (current === undefined) return this.#refresh()
-    const age = Date.now() - current.at
+    this.#refreshIfStale(current.at)
+    return current.value
+  }
+
+  /**
+   * Like get(), but when nothing has been loaded yet waits at most `waitMs` for the first load
+   * and then gives up with undefined (the load goes on): a scrape must not hang on a count
+   * that takes longer than the scraper's timeout.
+   */
+  async getWithin(waitMs: number): Promise<T | undefined> {
+    if (this.#value !== undefined) return this.get()
+    let timer: NodeJS.Timeout | undefined
+    const loading = this.#refresh()
+    loading.catch(() => undefined)
+    try {
+      return await Promise.race([loading, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)))])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #refreshIfStale(loadedAt: number): void {
+    const age = Date.now() - loadedAt
     if (age > Math.max(this.#maxAgeMs, this.#lastLoadMs * MAX_DUTY_CYCLE_INVERSE)) {
       // A failed background refresh keeps serving the last value; the next read tries again.
       this.#refresh().catch(() => undefined)
     }
-    return current.value
   }
 
-  /** Milliseconds since the value served was loaded (0 before the first load). */
-  ageMs(): number {
-    return this.#value === undefined ? 0 : Date.now() - this.#value.at
+  /** Milliseconds since the value served was loaded (undefined before the first load). */
+  ageMs(): number | undefined {
+    return this.#value === undefined ? undefined : Date.now() - this.#value.at
   }
 
   #refresh(): Promise<T> {
