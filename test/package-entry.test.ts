@@ -9,6 +9,7 @@ describe('package entry', () => {
     expect(typeof coordinateTs.JobServer).toBe('function')
     expect(typeof coordinateTs.restCoordinate).toBe('function')
     expect(typeof coordinateTs.startRestServer).toBe('function')
+    expect(typeof coordinateTs.runWorkers).toBe('function')
     expect(new coordinateTs.NoSuchWorkSpecError('x')).toBeInstanceOf(coordinateTs.CoordinateError)
   })
 

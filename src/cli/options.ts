@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { LevelWithSilent } from 'pino'
 import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
 import { ExitCode } from './exit-codes.js'
@@ -70,31 +70,33 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-/** Parses the daemon's arguments (without node and the script); throws UsageError on bad ones. */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
-  let values
+type FlagsConfig = NonNullable<ParseArgsConfig['options']>
+type Flags<T extends FlagsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']
+
+/** Parses `--flag value` arguments against `options`, no positionals; throws UsageError on bad ones. */
+export function parseFlags<const T extends FlagsConfig>(argv: readonly string[], options: T): Flags<T> {
   try {
-    ;({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-        listen: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        'log-format': { type: 'string' },
-        'shutdown-timeout': { type: 'string' },
-        http: { type: 'string' },
-        'http-token': { type: 'string' },
-        'http-allowed-host': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }))
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error))
   }
+}
+
+/** Parses the daemon's arguments (without node and the script); throws UsageError on bad ones. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
+  const values = parseFlags(argv, {
+    'database-url': { type: 'string' },
+    'data-dir': { type: 'string' },
+    listen: { type: 'string' },
+    config: { type: 'string' },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
+    http: { type: 'string' },
+    'http-token': { type: 'string' },
+    'http-allowed-host': { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) return { help: true }
   const logLevel = values['log-level'] ?? 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`)

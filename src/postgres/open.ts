@@ -95,6 +95,9 @@ function openPool(databaseUrl: string, settings: Record<string, string>, max: nu
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => undefined)
   pool.on('connect', usePreparedStatements)
+  // So would one on a client checked out between two queries: the pool listens only to idle
+  // ones. The query in flight, if any, still fails with the error.
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
   const stats = (): PoolStats => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
   return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct, stats }
