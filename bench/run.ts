@@ -1,6 +1,7 @@
 import { benchBulkAdd } from './bulk-add.js'
 import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
+import { benchHttp } from './http.js'
 import { benchCliLoad } from './cli-load.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   claim: benchClaimLoop,
   cache: benchCache,
   jobserver: benchJobserver,
+  http: benchHttp,
   'cli-load': benchCliLoad,
   startup: benchStartup,
 }

@@ -99,3 +99,10 @@ export { ManualTimers, type Timers, systemTimers } from './worker/timers.js'
 export { InvalidTaskOutputError, TaskAbortedError } from './worker/task-outcome.js'
 export { defaultRetryDelayMs } from './worker/settings.js'
 export { DaemonStartError, type StartStep } from './cli/start-error.js'
+
+// The HTTP API: its server inside coordinated, and a Coordinate over it for remote programs.
+export { RestCoordinate, restCoordinate, type RestClientOptions, TransportError } from './rest/client/index.js'
+export { type RestAppOptions, type RestServer, createRestApp, startRestServer } from './rest/rest-server.js'
+export { HttpError, NoSuchAttemptError } from './rest/errors.js'
+export { decodeKey, decodeName, encodeName } from './rest/names.js'
+export type { CheckResult, ReadinessProbe } from './rest/routes-health.js'
