@@ -6,6 +6,7 @@ import type { Store } from './store.js'
 import type { Clock } from '../coordinate/clock.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import type { PostgresChangeFeed } from './change-listener.js'
+import type { DataDirLock } from './data-dir-lock.js'
 import { expireLeases } from './lease-expiry.js'
 import type { LockService } from '../coordinate/locks.js'
 import { PostgresLocks } from './locks.js'
@@ -17,7 +18,12 @@ export class PostgresCoordinate implements Coordinate {
   readonly #feed: PostgresChangeFeed
   #sweeper: NodeJS.Timeout | undefined
 
-  constructor(store: Store, feed: PostgresChangeFeed) {
+  constructor(
+    store: Store,
+    feed: PostgresChangeFeed,
+    /** The embedded database's data-directory lock, released once the database is closed. */
+    private readonly dirLock?: DataDirLock,
+  ) {
     this.#store = store
     this.#feed = feed
   }
@@ -102,6 +108,10 @@ export class PostgresCoordinate implements Coordinate {
   async close(): Promise<void> {
     this.stopLeaseSweeper()
     await this.#feed.close()
-    await this.#store.close()
+    try {
+      await this.#store.close()
+    } finally {
+      this.dirLock?.release()
+    }
   }
 }

@@ -10,12 +10,16 @@ import { DeferredNotifications } from './deferred-notifications.js'
 import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
   /** A `postgres://` URL; a `pg` pool is opened on it. */
   databaseUrl?: string
-  /** A directory for embedded PGlite (created if missing); ignored when `databaseUrl` is set. */
+  /**
+   * A directory for embedded PGlite (created if missing); ignored when `databaseUrl` is set. One
+   * Coordinate at a time may have it open (DataDirLockedError otherwise), in any process.
+   */
   dataDir?: string
   /** The Postgres schema holding coordinate-ts's tables (default `coordinate`). */
   schema?: string
@@ -53,12 +57,15 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let db: Kysely<unknown>
   let direct: DirectQuery | undefined
   let listen: ListenConnector
+  let dirLock: DataDirLock | undefined
   if (options.databaseUrl) {
     const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
     db = pool.db
     direct = pool.direct
     listen = pgListenConnector(options.databaseUrl)
   } else {
+    // PGlite is single-process: a second opener of the directory would corrupt it.
+    dirLock = options.dataDir === undefined ? undefined : await lockDataDir(options.dataDir)
     const pglite = new PGlite(options.dataDir)
     db = openPGlite(pglite, sessionSettings(schema, options))
     listen = pgliteListenConnector(() => pglite)
@@ -67,11 +74,12 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
     await migrateToLatest(db, schema)
   } catch (error) {
     await db.destroy()
+    dirLock?.release()
     throw error
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed, dirLock)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
