@@ -64,10 +64,17 @@ export interface CacheOptions {
   /** How many entries of each kind to keep (see CacheLimits). */
   limits?: Partial<CacheLimits>
   /**
-   * Retries of a compare-and-swap update() after its first try loses to another writer
-   * (default 5), each after re-reading the row. When they run out, update() throws ConflictError.
+   * Lock-free retries of update() after its first try loses to another writer (default 5), each
+   * after re-reading the row, on a backend that cannot lock rows. The Postgres backend needs
+   * none: after the first conflict it queues the update on the row lock. When they run out,
+   * update() throws ConflictError.
    */
   casRetries?: number
+  /**
+   * How long one update() may take in all (default 10,000 ms): waiting for the row lock, running
+   * fn, retrying. Past it, update() throws ConflictError and writes nothing.
+   */
+  updateDeadlineMs?: number
   /** Registry for the cache's metrics (default: a private one, see `cache.metrics.registry`). */
   metricsRegistry?: Registry
   /** Prefix of metric names (default `coordinate_cache_`); needed to put two caches on one registry. */
@@ -89,6 +96,7 @@ export interface ResolvedCacheOptions {
   maxBackoffMs: number
   limits: CacheLimits
   casRetries: number
+  updateDeadlineMs: number
   metricsRegistry: Registry | undefined
   metricsPrefix: string
   start: boolean
@@ -110,6 +118,7 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     maxBackoffMs: options.maxBackoffMs ?? 300_000,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     casRetries: options.casRetries ?? 5,
+    updateDeadlineMs: options.updateDeadlineMs ?? 10_000,
     metricsRegistry: options.metricsRegistry,
     metricsPrefix: options.metricsPrefix ?? 'coordinate_cache_',
     start: options.start ?? true,
@@ -121,6 +130,7 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     ['parallelism', resolved.parallelism],
     ['refreshRatePerSecond', resolved.refreshRatePerSecond],
     ['maxBackoffMs', resolved.maxBackoffMs],
+    ['updateDeadlineMs', resolved.updateDeadlineMs],
     ['limits.namespaces', resolved.limits.namespaces],
     ['limits.workSpecs', resolved.limits.workSpecs],
     ['limits.workUnits', resolved.limits.workUnits],

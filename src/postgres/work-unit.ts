@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, assertDataDict, workUnitKeyName } from '../coordinate/data.js'
@@ -6,13 +6,14 @@ import { GoneError, InvalidInputError } from '../coordinate/errors.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
 import { guardedUpdate } from './guarded-update.js'
+import { type DataUpdateFn, type LockedDataUpdate, type LockedUpdateResult, lockedDataUpdate } from './locked-update.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { ATTEMPT_HANDLE_SQL, type AttemptHandleRow, attemptFromRow } from './attempt.js'
 import { activeAttemptIdSql, unitStatusSql } from './sql-fragments.js'
 import type { PostgresWorkSpec } from './work-spec.js'
 
 /** A work unit row, addressed by id. */
-export class PostgresWorkUnit implements WorkUnit {
+export class PostgresWorkUnit implements WorkUnit, LockedDataUpdate {
   readonly name: string
 
   constructor(
@@ -49,8 +50,12 @@ export class PostgresWorkUnit implements WorkUnit {
 
   /** Replaces the unit's own data, optionally only if it is still at `guard.ifVersion`. */
   setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
-    assertDataDict(data)
-    return guardedUpdate(this.#store, 'work_unit', this.id, sql`data = ${Buffer.from(encodeData(data))}`, guard, 'Work unit')
+    return guardedUpdate(this.#store, 'work_unit', this.id, dataAssignment(data), guard, 'Work unit')
+  }
+
+  /** Rewrites the data with `fn` while the row is locked (the cache's fallback after a conflict). */
+  updateDataLocked(fn: DataUpdateFn, deadlineAt: number): Promise<LockedUpdateResult> {
+    return lockedDataUpdate(this.#store, 'work_unit', this.id, 'Work unit', fn, deadlineAt, dataAssignment)
   }
 
   /** Everything about the unit, in one read. */
@@ -115,4 +120,9 @@ export class PostgresWorkUnit implements WorkUnit {
     const row = await this.#store.row(sql<{ n: number }>`SELECT count(*)::integer AS n FROM attempt WHERE work_unit_id = ${this.id}`)
     return row?.n ?? 0
   }
+}
+
+function dataAssignment(data: DataDict): RawBuilder<unknown> {
+  assertDataDict(data)
+  return sql`data = ${Buffer.from(encodeData(data))}`
 }

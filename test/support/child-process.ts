@@ -13,12 +13,14 @@ export interface TsChild {
   readonly exited: Promise<number | string>
   /** What the child wrote to stderr so far (for failure messages). */
   stderr(): string
+  /** Sends one JSON line to the child's stdin. */
+  send(message: unknown): void
 }
 
 /** Starts `script` (a path relative to test/support/children) under vite-node with `args`. */
 export function spawnTsChild(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): TsChild {
   const path = fileURLToPath(new URL(`./children/${script}`, import.meta.url))
-  const child = spawn(process.execPath, [VITE_NODE, path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [VITE_NODE, path, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
   const messages: unknown[] = []
   const waiters: { accept: (m: unknown) => boolean; resolve: (m: unknown) => void; reject: (e: Error) => void }[] = []
   let errors = ''
@@ -46,6 +48,7 @@ export function spawnTsChild(script: string, args: readonly string[], env: NodeJ
     process: child,
     exited,
     stderr: () => errors,
+    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
     next<T>(accept: (message: T) => boolean = () => true): Promise<T> {
       const index = messages.findIndex((m) => accept(m as T))
       if (index >= 0) return Promise.resolve(messages.splice(index, 1)[0] as T)
