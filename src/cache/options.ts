@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import type { ChangeFeed } from '../coordinate/change-feed.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import type { HealthLogger } from '../postgres/database-health.js'
 
 /** How many entries of each kind the cache keeps; the least recently used go first. */
 export interface CacheLimits {
@@ -75,6 +76,8 @@ export interface CacheOptions {
    * fn, retrying. Past it, update() throws ConflictError and writes nothing.
    */
   updateDeadlineMs?: number
+  /** Where the cache logs losing and regaining the database, and resyncs (warn and info; pino fits). */
+  logger?: HealthLogger
   /** Registry for the cache's metrics (default: a private one, see `cache.metrics.registry`). */
   metricsRegistry?: Registry
   /** Prefix of metric names (default `coordinate_cache_`); needed to put two caches on one registry. */
@@ -97,6 +100,7 @@ export interface ResolvedCacheOptions {
   limits: CacheLimits
   casRetries: number
   updateDeadlineMs: number
+  logger: HealthLogger | undefined
   metricsRegistry: Registry | undefined
   metricsPrefix: string
   start: boolean
@@ -119,6 +123,7 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     casRetries: options.casRetries ?? 5,
     updateDeadlineMs: options.updateDeadlineMs ?? 10_000,
+    logger: options.logger,
     metricsRegistry: options.metricsRegistry,
     metricsPrefix: options.metricsPrefix ?? 'coordinate_cache_',
     start: options.start ?? true,

@@ -72,9 +72,10 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
   const coordinate: PostgresCoordinate = await openCoordinate({
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: database.where }),
     ...(options.clock ? { clock: options.clock } : {}),
+    logger,
   })
   try {
-    const backend = wrapBackend(coordinate)
+    const backend = wrapBackend(coordinate, logger)
     const jobs = new JobServer({
       namespace: await backend.namespace(''),
       config,

@@ -11,6 +11,7 @@ import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js'
+import { DatabaseHealth, type HealthLogger } from './database-health.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
@@ -39,6 +40,14 @@ export interface OpenOptions {
    * notification queue lock, so this costs some throughput under many concurrent writers.
    */
   notify?: boolean
+  /**
+   * Longest wait for a pooled connection, in ms (default 5,000): while the database is
+   * unreachable or the pool is exhausted, statements fail within this with
+   * DatabaseUnavailableError instead of queueing without bound.
+   */
+  connectTimeoutMs?: number
+  /** Where lost and recovered database connections are logged (warn and info; pino fits). */
+  logger?: HealthLogger
 }
 
 /**
@@ -58,8 +67,9 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let direct: DirectQuery | undefined
   let listen: ListenConnector
   let dirLock: DataDirLock | undefined
+  const health = new DatabaseHealth(options.logger)
   if (options.databaseUrl) {
-    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
+    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000, health)
     db = pool.db
     direct = pool.direct
     listen = pgListenConnector(options.databaseUrl)
@@ -77,9 +87,9 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
     dirLock?.release()
     throw error
   }
-  const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
+  const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`, health)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed, dirLock)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct, health), feed, dirLock)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
@@ -90,11 +100,20 @@ function sessionSettings(schema: string, options: OpenOptions): Record<string, s
   return { search_path: schema, 'coordinate.notify': options.notify === false ? 'off' : 'on' }
 }
 
-function openPool(databaseUrl: string, settings: Record<string, string>, max: number): { db: Kysely<unknown>; direct: DirectQuery } {
+function openPool(
+  databaseUrl: string,
+  settings: Record<string, string>,
+  max: number,
+  connectionTimeoutMillis: number,
+  health: DatabaseHealth,
+): { db: Kysely<unknown>; direct: DirectQuery } {
   const startup = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ')
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup })
-  // An idle client's error (server restart) would otherwise crash the process.
-  pool.on('error', () => undefined)
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup, connectionTimeoutMillis })
+  // An idle client's error (server restart) would otherwise crash the process; the pool drops it.
+  pool.on('error', (error) => health.lost('pool', error))
+  // A checked-out client between statements has no listener of pg-pool's: without this, its
+  // connection dropping would be an uncaught 'error' event and take the process down.
+  pool.on('connect', (client) => client.on('error', (error) => health.lost('pool', error)))
   pool.on('connect', usePreparedStatements)
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
   return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct }
