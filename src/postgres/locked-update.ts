@@ -1,10 +1,11 @@
-import { type RawBuilder, sql } from 'kysely'
+import type { RawBuilder } from 'kysely'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import type { DataDict } from '../coordinate/data.js'
 import { ConflictError, GoneError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
 import { guardedUpdate } from './guarded-update.js'
 import type { Store } from './store.js'
+import { lockRowDataSql, lockTimeoutSql } from './sql/locked-update.js'
 
 /** Turns a row's data into the next data; may be called with a row lock held. */
 export type DataUpdateFn = (data: DataDict) => DataDict | Promise<DataDict>
@@ -48,8 +49,8 @@ export async function lockedDataUpdate(
   const conflict = (): ConflictError => new ConflictError(`${what.toLowerCase()} ${id}`)
   try {
     return await store.transaction(async (trx) => {
-      await store.rows(sql`SELECT set_config('lock_timeout', ${`${remainingMs(deadlineAt)}ms`}, true)`, trx)
-      const row = await store.row(sql<{ data: Uint8Array; version: string }>`SELECT data, version FROM ${sql.table(table)} WHERE id = ${id} FOR UPDATE`, trx)
+      await store.rows(lockTimeoutSql(remainingMs(deadlineAt)), trx)
+      const row = await store.row(lockRowDataSql(table, id), trx)
       if (row === undefined) throw new GoneError(what)
       const next = await beforeDeadline(fn(decodeDataDict(row.data)), deadlineAt, conflict)
       const version = await guardedUpdate(store, table, id, assignments(next), { ifVersion: Number(row.version) }, what, trx)

@@ -1,8 +1,8 @@
 import { type RawBuilder, sql } from 'kysely'
-import type { WorkUnitQuery } from '../coordinate/api.js'
-import { workUnitKeyBytes } from '../coordinate/data.js'
-import { InvalidInputError } from '../coordinate/errors.js'
-import { WORK_UNIT_STATUSES } from '../coordinate/status.js'
+import type { WorkUnitQuery } from '../../coordinate/api.js'
+import { workUnitKeyBytes } from '../../coordinate/data.js'
+import { InvalidInputError } from '../../coordinate/errors.js'
+import { WORK_UNIT_STATUSES } from '../../coordinate/status.js'
 
 /**
  * The status of work unit `u` at `now`. A pending unit whose lease has run out (strictly:
