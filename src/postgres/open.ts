@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { CompiledQuery, Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { type Clock, systemClock } from '../coordinate/clock.js'
@@ -12,6 +12,7 @@ import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js'
 import { DatabaseHealth, type HealthLogger } from './database-health.js'
+import { type EmbeddedDatabase, openEmbedded } from './pglite-template.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
@@ -68,6 +69,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let listen: ListenConnector
   let dirLock: DataDirLock | undefined
   const health = new DatabaseHealth(options.logger)
+  let embedded: EmbeddedDatabase | undefined
   if (options.databaseUrl) {
     const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000, health)
     db = pool.db
@@ -76,12 +78,19 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   } else {
     // PGlite is single-process: a second opener of the directory would corrupt it.
     dirLock = options.dataDir === undefined ? undefined : await lockDataDir(options.dataDir)
-    const pglite = new PGlite(options.dataDir)
+    try {
+      embedded = await openEmbedded(options.dataDir, schema)
+    } catch (error) {
+      dirLock?.release()
+      throw error
+    }
+    const { pglite } = embedded
     db = openPGlite(pglite, sessionSettings(schema, options))
     listen = pgliteListenConnector(() => pglite)
   }
   try {
     await migrateToLatest(db, schema)
+    await embedded?.saveTemplate()
   } catch (error) {
     await db.destroy()
     dirLock?.release()
@@ -115,6 +124,9 @@ function openPool(
   // connection dropping would be an uncaught 'error' event and take the process down.
   pool.on('connect', (client) => client.on('error', (error) => health.lost('pool', error)))
   pool.on('connect', usePreparedStatements)
+  // So would one on a client checked out between two queries: the pool listens only to idle
+  // ones. The query in flight, if any, still fails with the error.
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
   return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct }
 }

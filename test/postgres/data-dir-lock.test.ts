@@ -114,8 +114,13 @@ describe('coordinated on a data directory in use', () => {
     const dir = join(scratch, 'daemons')
     const logger = pino({ level: 'silent' })
     const first = await runDaemon({ dataDir: dir, port: 0, logger })
-    const error = await refusal(runDaemon({ dataDir: dir, port: 0, logger }))
-    expect(error.message).toContain(`process ${process.pid}`)
+    const error = await runDaemon({ dataDir: dir, port: 0, logger }).then(
+      () => new Error('started'),
+      (e: unknown) => e as Error,
+    )
+    // The daemon names the start step that failed; the lock error is its cause, and in its message.
+    expect(error.cause).toBeInstanceOf(DataDirLockedError)
+    expect(error.message).toContain(`is in use by process ${process.pid}`)
     await first.stop()
     const second = await runDaemon({ dataDir: dir, port: 0, logger })
     await second.stop()
