@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import { ClosedError } from '../coordinate/errors.js'
 import { KeyMutex } from './key-mutex.js'
+import { DatabaseHealth } from '../postgres/database-health.js'
 import type { CacheMetrics } from './metrics.js'
 import type { NamespaceProxy } from './namespace-proxy.js'
 import type { ResolvedCacheOptions } from './options.js'
@@ -27,6 +28,8 @@ export class CacheContext {
   readonly units: LRUCache<WorkUnitProxy, WorkUnitProxy>
   readonly workers: LRUCache<WorkerProxy, WorkerProxy>
   readonly mutex = new KeyMutex()
+  /** Logs the refresh loop's lost and regained database. */
+  readonly health: DatabaseHealth
   /** Units whose forget() takes effect at the next refresh cycle. */
   readonly forgotten = new Set<WorkUnitProxy>()
   /**
@@ -47,6 +50,7 @@ export class CacheContext {
     this.#systemTime = options.clock === systemClock
     this.options = options
     this.metrics = metrics
+    this.health = new DatabaseHealth(options.logger)
     this.handleMaxAgeMs = options.changes === undefined ? options.resyncPeriodMs : Number.POSITIVE_INFINITY
     const evicted = (level: 'namespace' | 'work_spec' | 'work_unit' | 'worker', reason: LRUCache.DisposeReason) => {
       if (reason === 'evict') metrics.evictions.inc({ level })

@@ -39,6 +39,7 @@ export function routeChange(ctx: CacheContext, loop: RefreshLoop, event: ChangeE
       ctx.namespaces.peek(event.namespace)?.staleRow()
       return
     case 'resync':
+      ctx.options.logger?.info({ source: 'cache' }, 'change feed reconnected; cached entries are re-read')
       ctx.newGeneration()
       for (const ns of ctx.namespaces.values()) ns.resetHandles()
       loop.kick()

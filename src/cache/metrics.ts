@@ -69,6 +69,8 @@ export class CacheMetrics {
   readonly oldestSnapshotAge: Gauge
   /** Compare-and-swap writes that lost to another writer and were retried. */
   readonly casConflicts: Counter
+  /** Updates that went on to the row-locked path after a conflict (and landed). */
+  readonly casLockedUpdates: Counter
 
   readonly #hitTally = new Float64Array(TALLY_LABELS.length)
   readonly #missTally = new Float64Array(TALLY_LABELS.length)
@@ -153,6 +155,7 @@ export class CacheMetrics {
       },
     })
     this.casConflicts = new Counter({ name: `${prefix}cas_conflicts_total`, help: 'Compare-and-swap writes retried after a conflict', registers })
+    this.casLockedUpdates = new Counter({ name: `${prefix}cas_locked_updates_total`, help: 'Updates that landed on the row-locked path after a conflict', registers })
   }
 
   /** @internal Counts a hit (cheap: no labels are looked at until a scrape). */

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import type { ChangeFeed } from '../coordinate/change-feed.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import type { HealthLogger } from '../postgres/database-health.js'
 
 /** How many entries of each kind the cache keeps; the least recently used go first. */
 export interface CacheLimits {
@@ -64,10 +65,19 @@ export interface CacheOptions {
   /** How many entries of each kind to keep (see CacheLimits). */
   limits?: Partial<CacheLimits>
   /**
-   * Retries of a compare-and-swap update() after its first try loses to another writer
-   * (default 5), each after re-reading the row. When they run out, update() throws ConflictError.
+   * Lock-free retries of update() after its first try loses to another writer (default 5), each
+   * after re-reading the row, on a backend that cannot lock rows. The Postgres backend needs
+   * none: after the first conflict it queues the update on the row lock. When they run out,
+   * update() throws ConflictError.
    */
   casRetries?: number
+  /**
+   * How long one update() may take in all (default 10,000 ms): waiting for the row lock, running
+   * fn, retrying. Past it, update() throws ConflictError and writes nothing.
+   */
+  updateDeadlineMs?: number
+  /** Where the cache logs losing and regaining the database, and resyncs (warn and info; pino fits). */
+  logger?: HealthLogger
   /** Registry for the cache's metrics (default: a private one, see `cache.metrics.registry`). */
   metricsRegistry?: Registry
   /** Prefix of metric names (default `coordinate_cache_`); needed to put two caches on one registry. */
@@ -89,6 +99,8 @@ export interface ResolvedCacheOptions {
   maxBackoffMs: number
   limits: CacheLimits
   casRetries: number
+  updateDeadlineMs: number
+  logger: HealthLogger | undefined
   metricsRegistry: Registry | undefined
   metricsPrefix: string
   start: boolean
@@ -110,6 +122,8 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     maxBackoffMs: options.maxBackoffMs ?? 300_000,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     casRetries: options.casRetries ?? 5,
+    updateDeadlineMs: options.updateDeadlineMs ?? 10_000,
+    logger: options.logger,
     metricsRegistry: options.metricsRegistry,
     metricsPrefix: options.metricsPrefix ?? 'coordinate_cache_',
     start: options.start ?? true,
@@ -121,6 +135,7 @@ export function resolveOptions(options: CacheOptions): ResolvedCacheOptions {
     ['parallelism', resolved.parallelism],
     ['refreshRatePerSecond', resolved.refreshRatePerSecond],
     ['maxBackoffMs', resolved.maxBackoffMs],
+    ['updateDeadlineMs', resolved.updateDeadlineMs],
     ['limits.namespaces', resolved.limits.namespaces],
     ['limits.workSpecs', resolved.limits.workSpecs],
     ['limits.workUnits', resolved.limits.workUnits],

@@ -1,4 +1,7 @@
-import { NoSuchWorkSpecError } from '../coordinate/errors.js'
+import { DatabaseUnavailableError, NoSuchWorkSpecError } from '../coordinate/errors.js'
+
+/** The name the refresh loop reports lost and regained database connections under. */
+const REFRESH = 'cache refresh'
 import type { CacheContext } from './cache-context.js'
 import type { FetchTicket } from './snapshot-slot.js'
 import { TokenBucket } from './token-bucket.js'
@@ -164,6 +167,7 @@ export class RefreshLoop {
       } finally {
         ctx.metrics.refreshLatency.observe((performance.now() - started) / 1000)
       }
+      ctx.health.ok(REFRESH)
       const completed = ctx.nextSeq()
       const byKey = new Map(snapshots.map((snapshot) => [canonicalKey(snapshot.key) ?? '', snapshot]))
       batch.units.forEach((unit, i) => {
@@ -181,6 +185,7 @@ export class RefreshLoop {
         return
       }
       ctx.metrics.refreshErrors.inc()
+      if (error instanceof DatabaseUnavailableError) ctx.health.lost(REFRESH, error)
       const now = ctx.now()
       for (const unit of batch.units) unit.refreshFailed(now)
     } finally {

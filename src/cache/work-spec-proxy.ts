@@ -1,10 +1,9 @@
 import type { AddWorkUnitItem, SummaryRecord, VersionGuard, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
 import { type DataDict, type WorkUnitKey, workUnitKeyName } from '../coordinate/data.js'
-import { ConflictError, GoneError, NoSuchWorkSpecError, NoSuchWorkUnitError, VersionConflictError } from '../coordinate/errors.js'
+import { GoneError, NoSuchWorkSpecError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import type { WorkSpecMeta, WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
 import type { WorkSpecSnapshot, WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
-import { casPause } from './backoff.js'
 import type { CacheContext } from './cache-context.js'
 import { copyData } from './data-copy.js'
 import { HandleSlot } from './handle-slot.js'
@@ -14,7 +13,8 @@ import type { ReadOptions } from './options.js'
 import { type FetchTicket, SnapshotSlot } from './snapshot-slot.js'
 import { canonicalKey, canonicalKeyBytes } from './unit-key.js'
 import { singleFlight } from './single-flight.js'
-import { type UpdateFn, WorkUnitProxy } from './work-unit-proxy.js'
+import { WorkUnitProxy } from './work-unit-proxy.js'
+import { type UpdateFn, casUpdate } from './cas-update.js'
 
 /** Bulk writes naming more units than this invalidate the whole spec instead of unit by unit. */
 const PER_UNIT_INVALIDATION_LIMIT = 1_000
@@ -86,29 +86,23 @@ export class WorkSpecProxy implements WorkSpec {
 
   /**
    * Read-modify-write of the definition dict against the spec's version, as WorkUnitProxy's
-   * update(): bounded retries, ConflictError when they run out, the cache untouched on failure.
+   * update(): lock-free first, queued on the row lock after a conflict, ConflictError past the
+   * deadline, the cache untouched on failure.
    */
   update(fn: UpdateFn): Promise<DataDict> {
     const ctx = this.#ctx
     ctx.checkOpen()
-    return ctx.mutex.run(JSON.stringify(['spec', this.namespace.name, this.name]), async () => {
-      let base: WorkSpecSnapshot | undefined = this.#hit(ctx.now())
-      for (let attempt = 0; ; attempt++) {
-        const read = base ?? (await this.#fetch())
-        const next = await fn(copyData(read.data))
-        try {
-          await this.#slot.call((spec) => spec.setData(next, { ifVersion: read.version }))
-          this.wrote()
-          return copyData(next)
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error
-          ctx.metrics.casConflicts.inc()
-          if (attempt >= ctx.options.casRetries) throw new ConflictError(`work spec ${JSON.stringify(this.name)}`)
-          base = undefined
-          await casPause(attempt + 1)
-        }
-      }
-    })
+    return ctx.mutex.run(JSON.stringify(['spec', this.namespace.name, this.name]), () =>
+      casUpdate(ctx, {
+        what: `work spec ${JSON.stringify(this.name)}`,
+        cached: () => this.#hit(ctx.now()),
+        fetch: () => this.#fetch(),
+        write: (data, ifVersion) => this.#slot.call((spec) => spec.setData(data, { ifVersion })),
+        withHandle: (op) => this.#slot.call(op),
+        wrote: () => this.wrote(),
+        stale: () => this.invalidateSnapshot(),
+      }, fn),
+    )
   }
 
   /** Adds or updates a unit and returns its proxy (the same one for the same key). */

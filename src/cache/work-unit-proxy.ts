@@ -1,10 +1,11 @@
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { type DataDict, workUnitKeyName } from '../coordinate/data.js'
-import { ConflictError, GoneError, NoSuchWorkSpecError, VersionConflictError } from '../coordinate/errors.js'
+import { GoneError, NoSuchWorkSpecError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { type WorkUnitSnapshot, snapshotData, snapshotStatus } from '../coordinate/work-unit-snapshot.js'
 import type { AttemptProxy } from './attempt-proxy.js'
-import { backoffDelay, casPause } from './backoff.js'
+import { backoffDelay } from './backoff.js'
+import { type UpdateFn, casUpdate } from './cas-update.js'
 import type { CacheContext } from './cache-context.js'
 import { copyData } from './data-copy.js'
 import { HandleSlot } from './handle-slot.js'
@@ -13,8 +14,7 @@ import type { ReadOptions } from './options.js'
 import { type FetchTicket, SnapshotSlot } from './snapshot-slot.js'
 import type { WorkSpecProxy } from './work-spec-proxy.js'
 
-/** Turns a data dict into the next one, for update(); it gets a copy it may edit. */
-export type UpdateFn = (data: DataDict) => DataDict | Promise<DataDict>
+export type { UpdateFn } from './cas-update.js'
 
 /** The first wait after a failed refresh of a unit; it doubles per failure up to maxBackoffMs. */
 const BACKOFF_BASE_MS = 1_000
@@ -98,33 +98,27 @@ export class WorkUnitProxy implements WorkUnit {
 
   /**
    * Read-modify-write of the unit's own data: `fn` gets a copy of the data and returns the new
-   * data, which is written only if the row is still at the version read (compare-and-swap). On a
-   * conflict the row is read again and `fn` runs again, up to `casRetries` times, then
-   * ConflictError. Calls on one unit in this process run one at a time. A failed update leaves
-   * the cached snapshot as it was. Returns the data written.
+   * data. The first try is a lock-free compare-and-swap from the cached snapshot; after a
+   * conflict, the Postgres backend runs fn again with the row locked, so every update lands
+   * (see casUpdate). ConflictError only past `updateDeadlineMs`. Calls on one unit in this
+   * process run one at a time. A failed update leaves the cached snapshot as it was. `fn` may
+   * run more than once and, on the locked path, while other writers of the row wait: keep it
+   * quick, and do not write this unit from inside it. Returns the data written.
    */
   update(fn: UpdateFn): Promise<DataDict> {
     const ctx = this.#ctx
     ctx.checkOpen()
-    return ctx.mutex.run(this.#mutexKey(), async () => {
-      const now = ctx.now()
-      let base: WorkUnitSnapshot | undefined = this.#hit(now)
-      for (let attempt = 0; ; attempt++) {
-        const read = base ?? (await this.#fetch())
-        const next = await fn(copyData(read.unitData))
-        try {
-          const version = await this.#slot.call((unit) => unit.setData(next, { ifVersion: read.version }))
-          this.#wroteData(next, version)
-          return copyData(next)
-        } catch (error) {
-          if (!(error instanceof VersionConflictError)) throw error
-          ctx.metrics.casConflicts.inc()
-          if (attempt >= ctx.options.casRetries) throw new ConflictError(`work unit ${JSON.stringify(this.name)}`)
-          base = undefined
-          await casPause(attempt + 1)
-        }
-      }
-    })
+    return ctx.mutex.run(this.#mutexKey(), () =>
+      casUpdate(ctx, {
+        what: `work unit ${JSON.stringify(this.name)}`,
+        cached: () => unitDataOf(this.#hit(ctx.now())),
+        fetch: async () => unitDataOf(await this.#fetch())!,
+        write: (data, ifVersion) => this.#slot.call((unit) => unit.setData(data, { ifVersion })),
+        withHandle: (op) => this.#slot.call(op),
+        wrote: (data, version) => this.#wroteData(data, version),
+        stale: () => this.invalidate(),
+      }, fn),
+    )
   }
 
   /** Changes priority and/or not-before. */
@@ -406,4 +400,8 @@ function timelessStatus(snapshot: WorkUnitSnapshot): WorkUnitStatus | undefined 
 
 function copyDate(date: Date | null): Date | null {
   return date === null ? null : new Date(date.getTime())
+}
+
+function unitDataOf(snapshot: WorkUnitSnapshot | undefined): { data: DataDict; version: number } | undefined {
+  return snapshot === undefined ? undefined : { data: snapshot.unitData, version: snapshot.version }
 }

@@ -90,14 +90,14 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
   const address = await startStep('listen', `${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_CBORRPC_PORT}`, () => server.listen())
   let coordinate: PostgresCoordinate
   try {
-    coordinate = await startStep('database', database.where, () => openDatabase(database, options))
+    coordinate = await startStep('database', database.where, () => openDatabase(database, options, logger))
   } catch (error) {
     // Requests that arrived meanwhile wait for a database that will not come: answer them.
     requests.abandon()
     await server.close()
     throw error
   }
-  const backend = wrapBackend(coordinate)
+  const backend = wrapBackend(coordinate, logger)
   const closeDatabase = async (): Promise<void> => {
     if (backend !== coordinate) await backend.close()
     await coordinate.close()
@@ -167,10 +167,11 @@ async function readConfig(options: DaemonOptions): Promise<DataDict> {
   return options.configFile !== undefined ? await loadConfigFile(options.configFile) : {}
 }
 
-function openDatabase(database: DatabaseChoice, options: DaemonOptions): Promise<PostgresCoordinate> {
+function openDatabase(database: DatabaseChoice, options: DaemonOptions, logger: Logger): Promise<PostgresCoordinate> {
   return openCoordinate({
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: database.where }),
     ...(options.clock ? { clock: options.clock } : {}),
+    logger,
   })
 }
 

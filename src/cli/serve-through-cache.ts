@@ -1,6 +1,7 @@
 import type { Coordinate } from '../coordinate/api.js'
 import { cacheCoordinate } from '../cache/cache-coordinate.js'
 import type { PostgresCoordinate } from '../postgres/coordinate.js'
+import type { HealthLogger } from '../postgres/database-health.js'
 
 /**
  * The Coordinate the daemon serves: the name-identity cache over the database-backed one, fed by
@@ -8,6 +9,6 @@ import type { PostgresCoordinate } from '../postgres/coordinate.js'
  * within milliseconds (and within one resync period if a notification is lost). Closing the
  * cache closes the database too.
  */
-export function wrapBackend(coordinate: PostgresCoordinate): Coordinate {
-  return cacheCoordinate(coordinate, { clock: coordinate.clock, changes: coordinate.changes() })
+export function wrapBackend(coordinate: PostgresCoordinate, logger?: HealthLogger): Coordinate {
+  return cacheCoordinate(coordinate, { clock: coordinate.clock, changes: coordinate.changes(), logger })
 }

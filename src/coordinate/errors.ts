@@ -99,3 +99,38 @@ export class ClosedError extends CoordinateError {
     super('CLOSED', 'Coordinate is closed')
   }
 }
+
+/** Who holds an embedded database's data directory, as its lock file says. */
+export interface DataDirHolder {
+  pid: number
+  host: string
+  /** When the holder took the lock (ISO 8601). */
+  startedAt: string
+}
+
+/** Another Coordinate (in this process or another) has the embedded database's data directory open. */
+export class DataDirLockedError extends CoordinateError {
+  constructor(
+    readonly directory: string,
+    readonly holder: DataDirHolder | undefined,
+  ) {
+    const who = holder === undefined ? 'another process (its lock file is unreadable)' : `process ${holder.pid} on ${holder.host} since ${holder.startedAt}`
+    super('DATA_DIR_LOCKED', `Data directory ${directory} is in use by ${who}; PGlite allows one process per directory`)
+  }
+}
+
+/**
+ * The database could not be reached, or the connection dropped during the request. `applied`
+ * says what is known of the request's effect: 'no' (it never reached the database, or rolled
+ * back: safe to repeat) or 'unknown' (a write whose commit may or may not have happened: check
+ * before repeating it).
+ */
+export class DatabaseUnavailableError extends CoordinateError {
+  constructor(
+    readonly applied: 'no' | 'unknown',
+    readonly reason: string,
+  ) {
+    const effect = applied === 'no' ? 'the request was not applied; try again' : 'the request may or may not have been applied; check before repeating it'
+    super('DATABASE_UNAVAILABLE', `Database unavailable (${reason}): ${effect}`)
+  }
+}

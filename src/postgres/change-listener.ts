@@ -1,4 +1,5 @@
 import type { ChangeEvent, ChangeFeed } from '../coordinate/change-feed.js'
+import { DatabaseHealth } from './database-health.js'
 
 /** One live LISTEN session: notifications arrive through `onPayload` until it ends. */
 export interface ListenSession {
@@ -9,6 +10,9 @@ export interface ListenSession {
 
 /** Opens a LISTEN session on a channel, delivering each payload to `onPayload`. */
 export type ListenConnector = (channel: string, onPayload: (payload: string) => void) => Promise<ListenSession>
+
+/** The name the LISTEN connection reports to DatabaseHealth under. */
+const LISTEN = 'listen'
 
 /** How long to wait before reconnecting, doubling per failure up to the maximum (ms). */
 const RECONNECT_MIN_MS = 100
@@ -29,7 +33,12 @@ export class PostgresChangeFeed implements ChangeFeed {
   #wake: (() => void) | undefined
 
   /** @internal Made by openCoordinate(). */
-  constructor(connect: ListenConnector, channel: string) {
+  constructor(
+    connect: ListenConnector,
+    channel: string,
+    /** Where losing and regaining the LISTEN connection is reported. */
+    private readonly health = new DatabaseHealth(),
+  ) {
     this.#connect = connect
     this.#channel = channel
   }
@@ -76,12 +85,15 @@ export class PostgresChangeFeed implements ChangeFeed {
           return
         }
         this.#session = session
+        this.health.ok(LISTEN, { resync: 'notifications sent meanwhile are lost; subscribers resync' })
         if (!first) this.#emit({ kind: 'resync' })
         first = false
         delay = RECONNECT_MIN_MS
         await session.ended
-      } catch {
+        if (this.#running) this.health.lost(LISTEN, new Error('LISTEN connection ended'))
+      } catch (error) {
         // Connection refused or lost while connecting: retry below.
+        if (!first) this.health.lost(LISTEN, error)
       }
       this.#session = undefined
       if (!this.#running) return

@@ -6,6 +6,7 @@ import type { Store } from './store.js'
 import type { Clock } from '../coordinate/clock.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import type { PostgresChangeFeed } from './change-listener.js'
+import type { DataDirLock } from './data-dir-lock.js'
 import { expireLeases } from './lease-expiry.js'
 import type { LockService } from '../coordinate/locks.js'
 import { PostgresLocks } from './locks.js'
@@ -21,7 +22,13 @@ export class PostgresCoordinate implements Coordinate {
   readonly #poolStats: (() => PoolStats) | undefined
 
   /** @internal Made by openCoordinate(). */
-  constructor(store: Store, feed: PostgresChangeFeed, poolStats?: () => PoolStats) {
+  constructor(
+    store: Store,
+    feed: PostgresChangeFeed,
+    poolStats?: () => PoolStats,
+    /** The embedded database's data-directory lock, released once the database is closed. */
+    private readonly dirLock?: DataDirLock,
+  ) {
     this.#store = store
     this.#feed = feed
     this.#poolStats = poolStats
@@ -104,6 +111,10 @@ export class PostgresCoordinate implements Coordinate {
   async close(): Promise<void> {
     this.stopLeaseSweeper()
     await this.#feed.close()
-    await this.#store.close()
+    try {
+      await this.#store.close()
+    } finally {
+      this.dirLock?.release()
+    }
   }
 }

@@ -2,7 +2,7 @@ import type { RawBuilder } from 'kysely'
 import type { VersionGuard } from '../coordinate/api.js'
 import { GoneError, InvalidInputError, VersionConflictError } from '../coordinate/errors.js'
 import { guardedUpdateSql } from './sql/guarded-update.js'
-import type { Store } from './store.js'
+import type { Executor, Store } from './store.js'
 
 /**
  * Updates one row and gives it a new version, only if it is still at `guard.ifVersion` when
@@ -16,10 +16,11 @@ export async function guardedUpdate(
   assignments: RawBuilder<unknown>,
   guard: VersionGuard,
   what: string,
+  executor?: Executor,
 ): Promise<number> {
   const expected = guard.ifVersion
   if (expected !== undefined && !Number.isSafeInteger(expected)) throw new InvalidInputError('ifVersion must be an integer')
-  const row = await store.row(guardedUpdateSql(table, id, assignments, expected))
+  const row = await store.row(guardedUpdateSql(table, id, assignments, expected), executor)
   if (row?.version != null) return Number(row.version)
   if (row?.found == null) throw new GoneError(what)
   throw new VersionConflictError(expected ?? -1, Number(row.found))

@@ -11,13 +11,18 @@ import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
 import type { PoolStats } from './observability.js'
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js'
+import { DatabaseHealth, type HealthLogger } from './database-health.js'
 import { type EmbeddedDatabase, openEmbedded } from './pglite-template.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
   /** A `postgres://` URL; a `pg` pool is opened on it. */
   databaseUrl?: string
-  /** A directory for embedded PGlite (created if missing); ignored when `databaseUrl` is set. */
+  /**
+   * A directory for embedded PGlite (created if missing); ignored when `databaseUrl` is set. One
+   * Coordinate at a time may have it open (DataDirLockedError otherwise), in any process.
+   */
   dataDir?: string
   /** The Postgres schema holding coordinate-ts's tables (default `coordinate`). */
   schema?: string
@@ -37,6 +42,14 @@ export interface OpenOptions {
    * notification queue lock, so this costs some throughput under many concurrent writers.
    */
   notify?: boolean
+  /**
+   * Longest wait for a pooled connection, in ms (default 5,000): while the database is
+   * unreachable or the pool is exhausted, statements fail within this with
+   * DatabaseUnavailableError instead of queueing without bound.
+   */
+  connectTimeoutMs?: number
+  /** Where lost and recovered database connections are logged (warn and info; pino fits). */
+  logger?: HealthLogger
 }
 
 /**
@@ -56,15 +69,24 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let direct: DirectQuery | undefined
   let listen: ListenConnector
   let poolStats: (() => PoolStats) | undefined
+  let dirLock: DataDirLock | undefined
+  const health = new DatabaseHealth(options.logger)
   let embedded: EmbeddedDatabase | undefined
   if (options.databaseUrl) {
-    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
+    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000, health)
     db = pool.db
     direct = pool.direct
     poolStats = pool.stats
     listen = pgListenConnector(options.databaseUrl)
   } else {
-    embedded = await openEmbedded(options.dataDir, schema)
+    // PGlite is single-process: a second opener of the directory would corrupt it.
+    dirLock = options.dataDir === undefined ? undefined : await lockDataDir(options.dataDir)
+    try {
+      embedded = await openEmbedded(options.dataDir, schema)
+    } catch (error) {
+      dirLock?.release()
+      throw error
+    }
     const { pglite } = embedded
     db = openPGlite(pglite, sessionSettings(schema, options))
     listen = pgliteListenConnector(() => pglite)
@@ -74,11 +96,12 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
     await embedded?.saveTemplate()
   } catch (error) {
     await db.destroy()
+    dirLock?.release()
     throw error
   }
-  const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
+  const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`, health)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed, poolStats)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct, health), feed, poolStats, dirLock)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
@@ -89,11 +112,20 @@ function sessionSettings(schema: string, options: OpenOptions): Record<string, s
   return { search_path: schema, 'coordinate.notify': options.notify === false ? 'off' : 'on' }
 }
 
-function openPool(databaseUrl: string, settings: Record<string, string>, max: number): { db: Kysely<unknown>; direct: DirectQuery; stats: () => PoolStats } {
+function openPool(
+  databaseUrl: string,
+  settings: Record<string, string>,
+  max: number,
+  connectionTimeoutMillis: number,
+  health: DatabaseHealth,
+): { db: Kysely<unknown>; direct: DirectQuery; stats: () => PoolStats } {
   const startup = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ')
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup })
-  // An idle client's error (server restart) would otherwise crash the process.
-  pool.on('error', () => undefined)
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup, connectionTimeoutMillis })
+  // An idle client's error (server restart) would otherwise crash the process; the pool drops it.
+  pool.on('error', (error) => health.lost('pool', error))
+  // A checked-out client between statements has no listener of pg-pool's: without this, its
+  // connection dropping would be an uncaught 'error' event and take the process down.
+  pool.on('connect', (client) => client.on('error', (error) => health.lost('pool', error)))
   pool.on('connect', usePreparedStatements)
   // So would one on a client checked out between two queries: the pool listens only to idle
   // ones. The query in flight, if any, still fails with the error.

@@ -1,9 +1,14 @@
 import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Clock } from '../coordinate/clock.js'
-import { ClosedError, GoneError } from '../coordinate/errors.js'
+import { ClosedError, DatabaseUnavailableError, GoneError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
 import { RememberedChoices } from './remembered-choices.js'
 import type { DeferredNotifications } from './deferred-notifications.js'
+import { connectionFailure, isReadOnlyStatement, unavailable } from './connection-failure.js'
+import { DatabaseHealth } from './database-health.js'
+
+/** The name the pool's statements report to DatabaseHealth under. */
+const POOL = 'pool'
 
 /** Something queries run on: the database or an open transaction. */
 export type Executor = Kysely<unknown> | Transaction<unknown>
@@ -29,6 +34,8 @@ export class Store {
     readonly notifications?: DeferredNotifications,
     /** The pool's own query function, when there is a pool (not for PGlite). */
     private readonly direct?: DirectQuery,
+    /** Where lost and recovered connections are reported. */
+    readonly health: DatabaseHealth = new DatabaseHealth(),
   ) {}
 
   /** The current time according to the injected clock. */
@@ -39,10 +46,13 @@ export class Store {
   /** Runs one statement and returns its rows, mapping Postgres errors to coordinate errors. */
   async rows<T>(query: RawBuilder<T>, executor: Executor = this.db): Promise<T[]> {
     this.#checkOpen()
+    const run = async (): Promise<T[]> => (await query.execute(executor)).rows
     try {
-      return (await query.execute(executor)).rows
+      const rows = await run()
+      this.health.ok(POOL)
+      return rows
     } catch (error) {
-      throw mapError(error)
+      return this.#afterFailure(error, executor === this.db, () => query.compile(executor).sql, run)
     }
   }
 
@@ -52,11 +62,16 @@ export class Store {
    */
   async call<T>(text: string, values: readonly unknown[], executor?: Transaction<unknown>): Promise<T[]> {
     this.#checkOpen()
-    try {
+    const run = async (): Promise<T[]> => {
       if (executor === undefined && this.direct) return (await this.direct(text, values)) as T[]
       return (await (executor ?? this.db).executeQuery<T>(CompiledQuery.raw(text, [...values]))).rows
+    }
+    try {
+      const rows = await run()
+      this.health.ok(POOL)
+      return rows
     } catch (error) {
-      throw mapError(error)
+      return this.#afterFailure(error, executor === undefined, () => text, run)
     }
   }
 
@@ -68,10 +83,47 @@ export class Store {
   /** Runs `fn` in a transaction; every query inside must use the transaction it is given. */
   async transaction<T>(fn: (trx: Transaction<unknown>) => Promise<T>): Promise<T> {
     this.#checkOpen()
+    for (let attempt = 0; ; attempt++) {
+      let committing = false
+      try {
+        const result = await this.db.transaction().execute(async (trx) => {
+          const value = await fn(trx)
+          committing = true
+          return value
+        })
+        this.health.ok(POOL)
+        return result
+      } catch (error) {
+        const cause = error instanceof DatabaseUnavailableError && error.cause instanceof Error ? error.cause : error
+        if (connectionFailure(cause) === undefined) throw mapError(error)
+        this.health.lost(POOL, cause)
+        // Lost during COMMIT: it may have happened. Lost before: the server rolled it all back.
+        if (committing) throw unavailable(cause as Error, 'unknown')
+        if (attempt > 0) throw unavailable(cause as Error, 'no')
+      }
+    }
+  }
+
+  /**
+   * A statement failed. If the connection was lost, repeat it once when that is safe (it never
+   * reached the server, or it only reads); else say the database was unavailable, and whether
+   * the statement may have taken effect. Inside a transaction, leave that to transaction().
+   */
+  async #afterFailure<T>(error: unknown, ownStatement: boolean, text: () => string, again: () => Promise<T>): Promise<T> {
+    const failure = connectionFailure(error)
+    if (failure === undefined) throw mapError(error)
+    this.health.lost(POOL, error)
+    if (!ownStatement) throw unavailable(error as Error, 'unknown')
+    const reads = isReadOnlyStatement(text())
+    if (failure === 'dropped' && !reads) throw unavailable(error as Error, 'unknown')
     try {
-      return await this.db.transaction().execute(fn)
-    } catch (error) {
-      throw mapError(error)
+      const result = await again()
+      this.health.ok(POOL)
+      return result
+    } catch (second) {
+      const secondFailure = connectionFailure(second)
+      if (secondFailure === undefined) throw mapError(second)
+      throw unavailable(second as Error, secondFailure === 'dropped' && !reads ? 'unknown' : 'no')
     }
   }
 

@@ -3,6 +3,7 @@ import type { AddWorkUnitItem, SummaryRecord, VersionGuard, WorkSpec, WorkUnit, 
 import type { WorkSpecSnapshot, WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
+import { type DataUpdateFn, type LockedDataUpdate, type LockedUpdateResult, lockedDataUpdate } from './locked-update.js'
 import { definitionAssignments, workSpecDataSql, workSpecSnapshotSql } from './sql/work-spec.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { type DataDict, type WorkUnitKey, workUnitKeyName } from '../coordinate/data.js'
@@ -29,7 +30,7 @@ import { checkedKey as keyOf } from './work-unit-key.js'
 import { checkedKey } from './work-unit-key.js'
 
 /** A work spec row, addressed by id. */
-export class PostgresWorkSpec implements WorkSpec {
+export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
   constructor(
     readonly namespace: PostgresNamespace,
     readonly id: string,
@@ -49,16 +50,18 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** Replaces the definition and re-derives all meta; the name cannot change. Returns the new version. */
   setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    return guardedUpdate(this.#store, 'work_spec', this.id, this.#definition(data), guard, 'Work spec')
+  }
+
+  /** Rewrites the definition with `fn` while the row is locked (the cache's fallback after a conflict). */
+  updateDataLocked(fn: DataUpdateFn, deadlineAt: number): Promise<LockedUpdateResult> {
+    return lockedDataUpdate(this.#store, 'work_spec', this.id, 'Work spec', fn, deadlineAt, (data) => this.#definition(data))
+  }
+
+  #definition(data: DataDict): RawBuilder<unknown> {
     const { name, meta } = parseWorkSpecData(data)
     if (name !== this.name) throw new ChangedNameError()
-    return guardedUpdate(
-      this.#store,
-      'work_spec',
-      this.id,
-      definitionAssignments(data, meta),
-      guard,
-      'Work spec',
-    )
+    return definitionAssignments(data, meta)
   }
 
   /** Definition, meta and version in one read. */

@@ -1,3 +1,4 @@
+import type { RawBuilder } from 'kysely'
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, assertDataDict, workUnitKeyName } from '../coordinate/data.js'
@@ -5,6 +6,7 @@ import { GoneError, InvalidInputError } from '../coordinate/errors.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
+import { type DataUpdateFn, type LockedDataUpdate, type LockedUpdateResult, lockedDataUpdate } from './locked-update.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { attemptFromRow } from './attempt.js'
 import { activeAttemptHandleSql, unitAttemptHandlesSql } from './sql/attempt.js'
@@ -21,7 +23,7 @@ import {
 import type { PostgresWorkSpec } from './work-spec.js'
 
 /** A work unit row, addressed by id. */
-export class PostgresWorkUnit implements WorkUnit {
+export class PostgresWorkUnit implements WorkUnit, LockedDataUpdate {
   readonly name: string
 
   constructor(
@@ -53,8 +55,12 @@ export class PostgresWorkUnit implements WorkUnit {
 
   /** Replaces the unit's own data, optionally only if it is still at `guard.ifVersion`. */
   setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
-    assertDataDict(data)
-    return guardedUpdate(this.#store, 'work_unit', this.id, unitDataAssignment(Buffer.from(encodeData(data))), guard, 'Work unit')
+    return guardedUpdate(this.#store, 'work_unit', this.id, dataAssignment(data), guard, 'Work unit')
+  }
+
+  /** Rewrites the data with `fn` while the row is locked (the cache's fallback after a conflict). */
+  updateDataLocked(fn: DataUpdateFn, deadlineAt: number): Promise<LockedUpdateResult> {
+    return lockedDataUpdate(this.#store, 'work_unit', this.id, 'Work unit', fn, deadlineAt, dataAssignment)
   }
 
   /** Everything about the unit, in one read. */
@@ -108,4 +114,9 @@ export class PostgresWorkUnit implements WorkUnit {
     const row = await this.#store.row(numAttemptsSql(this.id))
     return row?.n ?? 0
   }
+}
+
+function dataAssignment(data: DataDict): RawBuilder<unknown> {
+  assertDataDict(data)
+  return unitDataAssignment(Buffer.from(encodeData(data)))
 }

@@ -1,0 +1,87 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { DatabaseUnavailableError } from '../../src/coordinate/errors.js'
+import { openCoordinate } from '../../src/postgres/open.js'
+import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
+
+const { url } = await openTestCoordinate()
+
+async function failure(call: Promise<unknown>): Promise<DatabaseUnavailableError> {
+  const error = await call.then(
+    () => new Error('succeeded'),
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(DatabaseUnavailableError)
+  return error as DatabaseUnavailableError
+}
+
+// The database behind a TCP proxy that the test stops and starts: the server itself is shared.
+describe.runIf(url !== undefined)('a Coordinate whose database goes away and comes back', async () => {
+  const target = new URL(url!)
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  afterAll(() => proxy.close())
+  const proxied = new URL(url!)
+  proxied.host = `127.0.0.1:${proxy.port}`
+  const logs: { level: string; fields: Record<string, unknown>; message: string }[] = []
+  const logger = {
+    warn: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'warn', fields, message }),
+    info: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'info', fields, message }),
+  }
+  const coordinate = await openCoordinate({ databaseUrl: proxied.toString(), leaseSweepMs: 0, connectTimeoutMs: 1_000, logger })
+  afterAll(() => coordinate.close())
+  const spec = await (await coordinate.namespace('outage')).setWorkSpec({ name: 'spec' })
+  const unit = await spec.addWorkUnit('u', { v: 1 })
+
+  it('fails every call at once while down, says nothing was applied, and serves the first call after', async () => {
+    await proxy.down()
+    const calls = [
+      ...Array.from({ length: 40 }, () => spec.countWorkUnitStatus()),
+      ...Array.from({ length: 10 }, (_, i) => spec.addWorkUnit(`new${i}`)),
+      unit.setData({ v: 2 }),
+    ]
+    const errors = await Promise.all(calls.map(failure))
+    expect(errors.map((e) => e.applied)).toEqual(errors.map(() => 'no'))
+    expect(errors[0]!.message).toMatch(/^Database unavailable \(.+\): the request was not applied; try again$/)
+    expect(logs.filter((l) => l.level === 'warn' && l.message === 'database connection lost').map((l) => l.fields.source)).toEqual(['pool'])
+
+    await proxy.up()
+    // No waiting: the first call after the database is back is served.
+    expect(await spec.countWorkUnitStatus()).toEqual({ available: 1 })
+    const recovered = logs.find((l) => l.message === 'database connection recovered' && l.fields.source === 'pool')
+    expect(recovered?.level).toBe('info')
+    expect(recovered?.fields.outageMs).toBeGreaterThanOrEqual(0)
+    expect(await unit.data()).toEqual({ v: 1 })
+  })
+
+  it('never repeats a write whose connection dropped while it ran: its outcome is unknown', async () => {
+    // Another session holds the row, so our UPDATE is on the server, waiting, when the link drops.
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query('SELECT 1 FROM coordinate.work_unit FOR UPDATE')
+      const write = unit.setData({ v: 3 })
+      await waitForLockWait(holder)
+      await proxy.down()
+      const error = await failure(write)
+      expect(error.applied).toBe('unknown')
+      expect(error.message).toContain('may or may not have been applied')
+      await holder.query('COMMIT')
+    } finally {
+      await holder.end()
+      await proxy.up()
+    }
+  })
+})
+
+// Polls until a session of this database waits for a lock (our UPDATE behind the holder's row lock).
+async function waitForLockWait(admin: pg.Client): Promise<void> {
+  for (;;) {
+    const { rows } = await admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    if (rows[0]!.n > 0) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
