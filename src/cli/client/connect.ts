@@ -21,7 +21,7 @@ export async function openOperations(settings: Settings, connectTimeoutMs: numbe
       // Loaded only here: the database layers take longer to load than a daemon call takes.
       const [{ openCoordinate }, { redactUrl }, { libraryOperations }] = await Promise.all([
         import('../../postgres/open.js'),
-        import('../daemon.js'),
+        import('../start-error.js'),
         import('./library-operations.js'),
       ])
       const where = redactUrl(target.url)
