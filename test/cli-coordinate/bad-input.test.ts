@@ -75,8 +75,9 @@ describe.each(fixture.targets)('bad input over $name', (target) => {
     expect(nameless.stderr).toContain('the work spec has no name')
   })
 
-  it('an unknown work spec fails every command that names one', async () => {
-    for (const args of [
+  it('an unknown work spec fails every command that names one', { timeout: 120_000 }, async () => {
+    const units = await file(`${spec}-ghost.jsonl`, '{"k": {}}\n')
+    const commands = [
       ['status', '-W', 'ghost'],
       ['work_spec', '-W', 'ghost'],
       ['work_units', '-W', 'ghost'],
@@ -85,12 +86,17 @@ describe.each(fixture.targets)('bad input over $name', (target) => {
       ['clear', '-W', 'ghost'],
       ['pause', 'ghost'],
       ['metrics', '-W', 'ghost', '-n', '1'],
-      ['addwork', '-W', 'ghost', '-u', join(fixture.scratch, `${spec}-shape.jsonl`), '--continue-on-error'],
+      ['addwork', '-W', 'ghost', '-u', units],
       ['delete', '-W', 'ghost', '-y'],
-    ]) {
-      const run = await cli(...args)
-      expect(run.code, args.join(' ')).toBe(1)
-      expect(run.stderr, args.join(' ')).toContain('no such work spec "ghost"')
+    ]
+    // Two at a time: each is a process start-up, and the machine has few cores.
+    for (let i = 0; i < commands.length; i += 2) {
+      const pair = commands.slice(i, i + 2)
+      const runs = await Promise.all(pair.map((args) => cli(...args)))
+      for (const [j, run] of runs.entries()) {
+        expect(run.code, pair[j]!.join(' ')).toBe(1)
+        expect(run.stderr, pair[j]!.join(' ')).toContain('no such work spec "ghost"')
+      }
     }
   })
 })
