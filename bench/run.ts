@@ -4,6 +4,7 @@ import { benchClaimLoop } from './claim-loop.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { describeMachine } from './support.js'
+import { benchWorker } from './worker.js'
 
 // `npm run bench [name…]` runs the named benchmarks (all by default).
 const benches: Record<string, () => Promise<void>> = {
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   claim: benchClaimLoop,
   cache: benchCache,
   jobserver: benchJobserver,
+  worker: benchWorker,
 }
 
 const chosen = process.argv.slice(2)
