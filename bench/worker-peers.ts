@@ -74,7 +74,8 @@ export async function pgBossWork(url: string, jobs: number, concurrency: number,
   } catch {
     return undefined
   }
-  const boss = new PgBoss({ connectionString: url, max: Math.min(concurrency + 4, 40), supervise: false, schedule: false })
+  // A small pool: the server's connections are shared, and its work() loops take turns on it.
+  const boss = new PgBoss({ connectionString: url, max: 10, supervise: false, schedule: false })
   boss.on('error', () => undefined)
   try {
     await boss.start()

@@ -18,6 +18,8 @@ const PICKUPS = Number(process.env.BENCH_WORKER_PICKUPS ?? 200)
 const PG_BOSS_PICKUPS = 20
 const ADD_CHUNK = 10_000
 const MEMORY_UNITS = 200_000
+// Our counterpart of graphile-worker's local queue of 500 in its batching preset.
+const PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 500)
 
 /** What our runtime did in one drain, plus heap readings taken along the way. */
 interface OurRun extends RunResult {
@@ -30,10 +32,10 @@ interface OurRun extends RunResult {
  * Coordinate, as another process would) to the handler starting. With `heapEvery`, reads the
  * heap after a full GC every that many units.
  */
-async function ourRun(url: string, units: number, concurrency: number, meter?: PickupMeter, heapEvery?: number): Promise<OurRun> {
+async function ourRun(url: string, units: number, concurrency: number, prefetch: number, meter?: PickupMeter, heapEvery?: number): Promise<OurRun> {
   const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0 })
   const producer = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0, poolSize: 2 })
-  const namespace = `run-${units}-${concurrency}`
+  const namespace = `run-${units}-${concurrency}-${prefetch}`
   const heapMb: number[] = []
   const gc = heapEvery ? collector() : undefined
   try {
@@ -43,10 +45,12 @@ async function ourRun(url: string, units: number, concurrency: number, meter?: P
     }
     await vacuum(url)
     let done = 0
-    const drained = drainTimed(units, LIMIT_MS, () => done)
+    // The memory run must see every unit through, however long that takes.
+    const drained = drainTimed(units, heapEvery ? undefined : LIMIT_MS, () => done)
     const runtime = await runWorkers(coordinate, {
       namespace,
       concurrency,
+      prefetch,
       tasks: { noop: () => meter?.started() },
       onEvent: (event) => {
         if (event.type !== 'completed') return
@@ -93,7 +97,9 @@ export async function benchWorker(): Promise<void> {
     for (const concurrency of CONCURRENCIES) {
       const first = concurrency === CONCURRENCIES[0]
       await vacuum(url)
-      const ours = await ourRun(url, UNITS, concurrency, first ? pickups.ours : undefined)
+      const ours = await ourRun(url, UNITS, concurrency, 0, first ? pickups.ours : undefined)
+      await vacuum(url)
+      const oursAhead = await ourRun(url, UNITS, concurrency, PREFETCH)
       await vacuum(url)
       const plain = await graphileRun(url, UNITS, concurrency, false, LIMIT_MS, first ? pickups.graphile : undefined)
       await vacuum(url)
@@ -102,8 +108,9 @@ export async function benchWorker(): Promise<void> {
       const boss = await pgBossWork(url, UNITS, concurrency, PG_BOSS_LIMIT_MS, first ? pickups.boss : undefined)
       report(`runWorkers, ${UNITS} no-op units, concurrency ${concurrency}`, rate(ours))
       peerLine('graphile-worker 0.17 run(), defaults', plain, ours)
-      peerLine('graphile-worker 0.17 run(), local queue 500, batching', batched, ours)
       peerLine(`pg-boss 10 work() × ${concurrency}, batch 1, polling 0.5 s`, boss, ours)
+      report(`runWorkers, same, prefetch ${PREFETCH}`, rate(oursAhead))
+      peerLine('graphile-worker 0.17 run(), local queue 500, batching', batched, oursAhead)
     }
     const ourPickup = pickups.ours.summary()
     report(`idle pickup, add → handler start, concurrency ${CONCURRENCIES[0]}: ours`, ourPickup.text)
@@ -113,8 +120,8 @@ export async function benchWorker(): Promise<void> {
     }
     if (process.env.BENCH_WORKER_200K === '1') {
       await vacuum(url)
-      const big = await ourRun(url, MEMORY_UNITS, 64, undefined, MEMORY_UNITS / 4)
-      report(`runWorkers, ${MEMORY_UNITS} units, concurrency 64`, rate(big))
+      const big = await ourRun(url, MEMORY_UNITS, 64, PREFETCH, undefined, MEMORY_UNITS / 4)
+      report(`runWorkers, ${MEMORY_UNITS} units, concurrency 64, prefetch ${PREFETCH}`, rate(big))
       report('  heap after GC at 25/50/75/100 % of the units', big.heapMb.map((mb) => `${mb.toFixed(1)} MB`).join(' / '))
     } else {
       report(`memory over ${MEMORY_UNITS} units`, 'skipped (BENCH_WORKER_200K=1 runs it)')
