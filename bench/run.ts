@@ -7,6 +7,7 @@ import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { benchStartup } from './startup.js'
 import { describeMachine } from './support.js'
+import { benchWorker } from './worker.js'
 
 // `npm run bench [name…]` runs the named benchmarks (all by default).
 const benches: Record<string, () => Promise<void>> = {
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   cache: benchCache,
   jobserver: benchJobserver,
   http: benchHttp,
+  worker: benchWorker,
   'cli-load': benchCliLoad,
   startup: benchStartup,
 }

@@ -67,6 +67,12 @@ export interface WorkerOptions {
   concurrency?: number
   /** Caps per spec, below `concurrency`. */
   specConcurrency?: Readonly<Record<string, number>>
+  /**
+   * Units claimed beyond the free slots, to start the moment a handler ends (default 0: claim
+   * only for free slots). Their leases run and are renewed while they wait, so keep it to what
+   * the handlers get through in a fraction of the lease; stop() gives them back at once.
+   */
+  prefetch?: number
   /** Lease of each attempt in ms (default 5 minutes); renewed while its handler runs. */
   leaseMs?: number
   /** Renew leases every leaseMs × this, jittered by ±10 % (default 1/3). */

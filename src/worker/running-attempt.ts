@@ -3,10 +3,10 @@ import type { DataDict } from '../coordinate/data.js'
 import type { TaskUnit } from './options.js'
 
 /**
- * Where an attempt is in this runtime: its handler runs, its result waits to be written, or it
- * left this runtime's hands (lease lost, given back at shutdown, or written).
+ * Where an attempt is in this runtime: it waits for a slot, its handler runs, its result waits
+ * to be written, or it left this runtime's hands (lease lost, given back at shutdown, or written).
  */
-export type RunningState = 'running' | 'completing' | 'lost' | 'given-back' | 'done'
+export type RunningState = 'queued' | 'running' | 'completing' | 'lost' | 'given-back' | 'done'
 
 /** One attempt this runtime holds a lease on. */
 export interface RunningAttempt {
@@ -32,5 +32,5 @@ export function isLeaseGone(error: unknown): boolean {
 
 /** Whether the runtime still holds the lease and may write the attempt. */
 export function holdsLease(entry: RunningAttempt): boolean {
-  return entry.state === 'running' || entry.state === 'completing'
+  return entry.state === 'queued' || entry.state === 'running' || entry.state === 'completing'
 }

@@ -9,6 +9,7 @@ import type { TaskContext, TaskUnit, WorkerEvent, WorkerOptions } from './option
 import { RUNNING_MODE, STOPPED_MODE, registerWorker, registrationData } from './registration.js'
 import { type RunningAttempt, holdsLease } from './running-attempt.js'
 import { type WorkerSettings, workerSettings } from './settings.js'
+import { Slots } from './slots.js'
 import { TaskAbortedError, failureData, taskOutput } from './task-outcome.js'
 import { systemTimers } from './timers.js'
 import { WakeSignal } from './wake-signal.js'
@@ -36,8 +37,7 @@ export class WorkerRuntime {
   readonly #settings: WorkerSettings
   readonly #worker: Worker
   readonly #held = new Map<string, RunningAttempt>()
-  readonly #runningBySpec = new Map<string, number>()
-  #runningCount = 0
+  readonly #slots: Slots
   readonly #wake = new WakeSignal()
   readonly #stopClaiming = new AbortController()
   readonly #stopBackground = new AbortController()
@@ -52,6 +52,7 @@ export class WorkerRuntime {
   private constructor(settings: WorkerSettings, worker: Worker) {
     this.#settings = settings
     this.#worker = worker
+    this.#slots = new Slots(settings.concurrency, settings.specConcurrency, settings.prefetch)
     const { clock, timers, leaseMs, renewEveryMs } = settings
     this.#leases = new LeaseKeeper({
       clock,
@@ -90,7 +91,7 @@ export class WorkerRuntime {
 
   /** Handlers running now. */
   get running(): number {
-    return this.#runningCount
+    return this.#slots.running
   }
 
   /** Renews every held lease now instead of at the next tick; returns how many were renewed. */
@@ -164,26 +165,11 @@ export class WorkerRuntime {
     }
   }
 
-  // How many units to ask for and from which specs; undefined when no slot is free. A claim
-  // takes all its units from one spec, so the count is the least room among the specs offered.
+  // How many units to ask for and from which specs; undefined when no slot is free.
   #claimPlan(): { count: number; specs: string[] } | undefined {
-    const { concurrency, specs, specConcurrency } = this.#settings
-    let count = concurrency - this.#runningCount
     // Results not yet written still hold leases: do not run far ahead of the writes.
-    if (count <= 0 || this.#completer.backlog >= 2 * concurrency) return undefined
-    const open: string[] = []
-    for (const spec of specs) {
-      const limit = specConcurrency.get(spec)
-      if (limit === undefined) {
-        open.push(spec)
-        continue
-      }
-      const room = limit - (this.#runningBySpec.get(spec) ?? 0)
-      if (room <= 0) continue
-      open.push(spec)
-      count = Math.min(count, room)
-    }
-    return open.length === 0 ? undefined : { count, specs: open }
+    if (this.#completer.backlog >= 2 * this.#settings.concurrency) return undefined
+    return this.#slots.plan(this.#settings.specs)
   }
 
   // Reads the claimed units' data (one query per spec) and starts their handlers.
@@ -227,10 +213,13 @@ export class WorkerRuntime {
   #launch(attempt: Attempt, data: DataDict, expiresAt: number): void {
     const spec = attempt.workUnit.workSpec
     const unit: TaskUnit = { name: attempt.workUnit.name, key: attempt.workUnit.key, data, workSpec: spec.name, namespace: spec.namespace.name }
-    const entry: RunningAttempt = { attempt, unit, controller: new AbortController(), state: 'running', expiresAt, data }
+    const entry: RunningAttempt = { attempt, unit, controller: new AbortController(), state: 'queued', expiresAt, data }
     this.#held.set(attempt.id, entry)
-    this.#runningCount++
-    this.#runningBySpec.set(unit.workSpec, (this.#runningBySpec.get(unit.workSpec) ?? 0) + 1)
+    if (this.#slots.admit(entry)) this.#begin(entry)
+  }
+
+  #begin(entry: RunningAttempt): void {
+    entry.state = 'running'
     const settled = this.#run(entry).finally(() => this.#settled.delete(settled))
     this.#settled.add(settled)
   }
@@ -294,8 +283,7 @@ export class WorkerRuntime {
   }
 
   #freeSlot(entry: RunningAttempt): void {
-    this.#runningCount--
-    this.#runningBySpec.set(entry.unit.workSpec, (this.#runningBySpec.get(entry.unit.workSpec) ?? 1) - 1)
+    for (const next of this.#slots.release(entry)) this.#begin(next)
     this.#wake.notify()
   }
 
@@ -304,6 +292,7 @@ export class WorkerRuntime {
   #leaseLost(entry: RunningAttempt, why: string): void {
     if (!holdsLease(entry)) return
     const wasRunning = entry.state === 'running'
+    if (entry.state === 'queued') this.#slots.dequeue(entry)
     entry.state = 'lost'
     this.#held.delete(entry.attempt.id)
     if (wasRunning) this.#freeSlot(entry)
@@ -334,7 +323,7 @@ export class WorkerRuntime {
 
   #heartbeat(mode: string): Promise<void> {
     const { concurrency, specs, workerData, clock, heartbeatMs } = this.#settings
-    const data = { ...registrationData(concurrency, specs, workerData), running: this.#runningCount }
+    const data = { ...registrationData(concurrency, specs, workerData), running: this.#slots.running }
     // Three missed heartbeats and the worker reads as gone.
     return this.#worker.update({ data, mode, expiration: new Date(clock.now().getTime() + 3 * heartbeatMs) })
   }
@@ -343,13 +332,15 @@ export class WorkerRuntime {
     const { timers, logger } = this.#settings
     this.#stopClaiming.abort()
     this.#unsubscribe?.()
-    logger.info({ running: this.#runningCount, gracePeriodMs }, 'stopping: no new claims')
+    logger.info({ running: this.#slots.running, gracePeriodMs }, 'stopping: no new claims')
     await this.#claiming
+    await this.#giveBack(this.#slots.drainQueue(), 'claimed unit not started at shutdown; given back')
     const grace = new AbortController()
     const handlersDone = Promise.all([...this.#settled]).then(() => grace.abort())
     await Promise.race([handlersDone, timers.sleep(gracePeriodMs, grace.signal)])
     grace.abort()
-    await this.#giveBackRunning()
+    const running = [...this.#held.values()].filter((entry) => entry.state === 'running')
+    await this.#giveBack(running, 'handler still running at shutdown; aborted and unit given back')
     const writes = new AbortController()
     await Promise.race([this.#completer.drained(), timers.sleep(STOP_WRITE_TIMEOUT_MS, writes.signal)])
     writes.abort()
@@ -362,15 +353,16 @@ export class WorkerRuntime {
     logger.info({}, 'stopped')
   }
 
-  // Handlers still running after the grace period: abort them and expire their attempts so
-  // other workers can take the units now rather than when the lease would have ended.
-  async #giveBackRunning(): Promise<void> {
-    const running = [...this.#held.values()].filter((entry) => entry.state === 'running')
+  // Handlers still running after the grace period (and units never started): abort them and
+  // expire their attempts so other workers can take the units now rather than when the lease
+  // would have ended.
+  async #giveBack(entries: RunningAttempt[], message: string): Promise<void> {
     await Promise.all(
-      running.map(async (entry) => {
+      entries.map(async (entry) => {
+        const wasRunning = entry.state === 'running'
         entry.state = 'given-back'
         this.#held.delete(entry.attempt.id)
-        this.#freeSlot(entry)
+        if (wasRunning) this.#freeSlot(entry)
         entry.controller.abort(new TaskAbortedError('shutdown'))
         try {
           await entry.attempt.expire()
@@ -378,7 +370,7 @@ export class WorkerRuntime {
         } catch (error) {
           this.#databaseError('giving back a unit', error)
         }
-        this.#settings.logger.warn(this.#fields(entry), 'handler still running at shutdown; aborted and unit given back')
+        this.#settings.logger.warn(this.#fields(entry), message)
       }),
     )
   }

@@ -14,6 +14,7 @@ export interface WorkerSettings {
   specs: string[]
   concurrency: number
   specConcurrency: ReadonlyMap<string, number>
+  prefetch: number
   leaseMs: number
   renewEveryMs: number
   workerName: string
@@ -61,6 +62,7 @@ export function workerSettings(coordinate: Coordinate, options: WorkerOptions): 
     specs,
     concurrency,
     specConcurrency,
+    prefetch: nonNegativeInteger(options.prefetch ?? 0, 'prefetch'),
     leaseMs,
     renewEveryMs: leaseMs * renewFraction,
     workerName: options.workerName ?? defaultWorkerName(),
@@ -96,6 +98,11 @@ function positive(value: number, what: string): number {
 
 function nonNegative(value: number, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidInputError(`${what} must be a non-negative number`)
+  return value
+}
+
+function nonNegativeInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0) throw new InvalidInputError(`${what} must be a non-negative integer`)
   return value
 }
 

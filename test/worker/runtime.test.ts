@@ -3,7 +3,7 @@ import { InvalidInputError } from '../../src/coordinate/errors.js'
 import type { TaskUnit } from '../../src/worker/options.js'
 import { runWorkers } from '../../src/worker/runtime.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
-import { gate, startRuntime } from './support.js'
+import { gate, pollUntil, startRuntime } from './support.js'
 
 describe('worker runtime', async () => {
   const { coordinate, clock } = await openTestCoordinate()
@@ -90,11 +90,9 @@ describe('worker runtime', async () => {
     })
     await log.completed(1, 'retried')
     expect(await (await spec.workUnit('y')).status()).toBe('delayed')
-    // The delay passes: the poll finds the unit again.
-    timers.advance(60_001)
-    await log.completed(2, 'retried')
-    timers.advance(60_001)
-    await log.completed(1, 'failed')
+    // The delay passes: a poll finds the unit again.
+    await pollUntil(log, timers, () => log.completed(2, 'retried'))
+    await pollUntil(log, timers, () => log.completed(1, 'failed'))
     expect(calls).toBe(3)
     const unit = await spec.workUnit('y')
     expect(await unit.status()).toBe('failed')
@@ -128,6 +126,33 @@ describe('worker runtime', async () => {
     release.open()
     await log.completed(10)
     expect(most).toBe(3)
+  })
+
+  it('with prefetch, leases a few units beyond the free slots and gives them back on stop', async () => {
+    const ns = await coordinate.namespace('prefetch')
+    const spec = await ns.setWorkSpec({ name: 'pf' })
+    await spec.addWorkUnits(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}` })))
+    const bothStarted = gate()
+    let started = 0
+    const { runtime, log } = await startRuntime(coordinate, clock, {
+      namespace: 'prefetch',
+      concurrency: 2,
+      prefetch: 3,
+      tasks: {
+        pf: async (_unit, { signal }) => {
+          if (++started === 2) bothStarted.open()
+          await new Promise((resolve) => signal.addEventListener('abort', resolve))
+        },
+      },
+    })
+    await bothStarted.promise
+    while ((await spec.countWorkUnitStatus()).pending !== 5) await log.next((e) => e.type === 'claimed')
+    expect(runtime.running).toBe(2)
+    expect(await spec.countWorkUnitStatus()).toEqual({ available: 5, pending: 5 })
+    await runtime.stop({ gracePeriodMs: 0 })
+    expect(started).toBe(2)
+    expect(await spec.countWorkUnitStatus()).toEqual({ available: 10 })
+    expect(log.events.filter((e) => e.type === 'given-back')).toHaveLength(5)
   })
 
   it('holds each spec to its own limit', async () => {

@@ -60,3 +60,19 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
   const promise = new Promise<T>((resolve) => (open = resolve))
   return { promise, open }
 }
+
+/**
+ * Moves fake time a retry delay at a time until `reached` resolves. The claim loop may be busy
+ * rather than asleep when time moves; it then reports idle and sleeps, and time moves again.
+ */
+export async function pollUntil(log: EventLog, timers: ManualTimers, reached: () => Promise<void>, stepMs = 60_001): Promise<void> {
+  let done = false
+  const target = reached().then(() => {
+    done = true
+  })
+  while (!done) {
+    const idle = log.next((e) => e.type === 'idle')
+    timers.advance(stepMs)
+    await Promise.race([target, idle])
+  }
+}
