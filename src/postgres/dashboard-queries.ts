@@ -1,4 +1,6 @@
 import { type RawBuilder, sql } from 'kysely'
+import { decodeDataDict } from '../coordinate/cbor-data.js'
+import type { DataDict } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { WORK_UNIT_STATUSES, type WorkUnitStatus } from '../coordinate/status.js'
 import { bytea, unitStatusSql } from './sql-fragments.js'
@@ -58,6 +60,31 @@ export interface StuckRow {
   namespace: string
   workSpec: string
   expired: number
+}
+
+/** Active workers of a namespace: those still within their expiration, and those past it (stale). */
+export interface WorkerCountRow {
+  namespace: string
+  active: number
+  stale: number
+}
+
+/** One worker as the dashboard lists it. */
+export interface WorkerRow {
+  name: string
+  parent: string | null
+  active: boolean
+  mode: string
+  data: DataDict
+  expiration: Date
+  lastUpdate: Date
+}
+
+/** A lease a worker holds now. */
+export interface WorkerAttemptRow {
+  worker: string
+  workSpec: string
+  key: Uint8Array
 }
 
 const MAX_LIMIT = 1000
@@ -142,6 +169,44 @@ export class DashboardQueries {
       GROUP BY 1, 2
       ORDER BY 1, 2`)
     return rows.map((r) => ({ namespace: r.namespace, workSpec: r.work_spec, expired: r.expired }))
+  }
+
+  /** Active and stale worker counts per namespace; namespaces with no active worker are left out. */
+  async workerCounts(): Promise<WorkerCountRow[]> {
+    const now = this.store.now()
+    const rows = await this.store.rows(sql<{ namespace: string; active: number; stale: number }>`
+      SELECT n.name AS namespace,
+        count(*) FILTER (WHERE w.expiration >= ${now})::integer AS active,
+        count(*) FILTER (WHERE w.expiration < ${now})::integer AS stale
+      FROM worker w JOIN namespace n ON n.id = w.namespace_id
+      WHERE w.active
+      GROUP BY 1`)
+    return rows
+  }
+
+  /** The workers of a namespace by name (at most `limit`), and the leases they hold now. */
+  async workers(namespace: string, limit: number): Promise<{ workers: WorkerRow[]; attempts: WorkerAttemptRow[] }> {
+    const now = this.store.now()
+    const rows = await this.store.rows(sql<{ name: string; parent: string | null; active: boolean; mode: string; data: Uint8Array; expiration: Date; last_update: Date }>`
+      SELECT w.name, p.name AS parent, w.active, w.mode, w.data, w.expiration, w.last_update
+      FROM worker w JOIN namespace n ON n.id = w.namespace_id
+      LEFT JOIN worker p ON p.id = w.parent_id
+      WHERE n.name = ${namespace}
+      ORDER BY w.name
+      LIMIT ${limit}`)
+    const attempts = await this.store.rows(sql<{ worker: string; work_spec: string; key: Uint8Array }>`
+      SELECT w.name AS worker, s.name AS work_spec, u.name AS key
+      FROM attempt a
+      JOIN worker w ON w.id = a.worker_id
+      JOIN namespace n ON n.id = w.namespace_id
+      JOIN work_unit u ON u.id = a.work_unit_id
+      JOIN work_spec s ON s.id = u.work_spec_id
+      WHERE a.active AND a.status = 'pending' AND a.expiration_time >= ${now} AND n.name = ${namespace}
+      ORDER BY 1, 2, 3`)
+    return {
+      workers: rows.map((r) => ({ name: r.name, parent: r.parent, active: r.active, mode: r.mode, data: decodeDataDict(r.data), expiration: r.expiration, lastUpdate: r.last_update })),
+      attempts: attempts.map((r) => ({ worker: r.worker, workSpec: r.work_spec, key: r.key })),
+    }
   }
 }
 

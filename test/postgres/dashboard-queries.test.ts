@@ -80,6 +80,27 @@ describe('dashboard queries', async () => {
     expect(await queries.stuck('stats')).toEqual([{ namespace: 'stats', workSpec: 'spec', expired: 1 }])
   })
 
+  it('lists workers with their parents and leases, and counts active and stale ones', async () => {
+    const ns = await coordinate.namespace('workers')
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    await spec.addWorkUnits([{ key: 'job' }])
+    const parent = await ns.worker('parent')
+    await parent.update({ mode: 'run', data: { host: 'h1' }, expiration: new Date(clock.now().getTime() + MINUTE) })
+    const child = await ns.worker('child')
+    await child.setParent(parent)
+    await child.update({ expiration: new Date(clock.now().getTime() + 20 * MINUTE) })
+    await child.requestAttempts({ workSpecs: ['spec'], lifetimeMs: 20 * MINUTE })
+    clock.advance(2 * MINUTE)
+    const { workers, attempts } = await queries.workers('workers', 100)
+    expect(workers.map((w) => [w.name, w.parent, w.mode, w.data])).toEqual([
+      ['child', 'parent', '', {}],
+      ['parent', null, 'run', { host: 'h1' }],
+    ])
+    expect(attempts.map((a) => [a.worker, a.workSpec, text(a.key)])).toEqual([['child', 'spec', 'job']])
+    const counts = await queries.workerCounts()
+    expect(counts.find((c) => c.namespace === 'workers')).toEqual({ namespace: 'workers', active: 1, stale: 1 })
+  })
+
   it('rejects a limit out of range', async () => {
     await expect(queries.listUnits({ namespace: 'x', workSpec: 'y', sort: 'key', limit: 0 })).rejects.toThrow(/limit/)
   })
