@@ -1,3 +1,4 @@
+import { createParser } from 'eventsource-parser'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { authHeaders, onTokenSet } from './api.js'
 
@@ -78,35 +79,21 @@ async function connect(failures: number): Promise<void> {
 }
 
 async function readEvents(body: ReadableStream<Uint8Array>): Promise<void> {
+  const parser = createParser({ onEvent: (event) => event.event === 'change' && dispatchChange(event.data) })
   const reader = body.getReader()
   const decoder = new TextDecoder()
-  let buffer = ''
   for (;;) {
     const { value, done } = await reader.read()
     if (done) return
-    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n')
-    let end: number
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      dispatchFrame(buffer.slice(0, end))
-      buffer = buffer.slice(end + 2)
-    }
+    parser.feed(decoder.decode(value, { stream: true }))
   }
 }
 
-function dispatchFrame(frame: string): void {
-  let event = 'message'
-  const data: string[] = []
-  for (const line of frame.split('\n')) {
-    if (line.startsWith('event:')) event = line.slice(6).trim()
-    else if (line.startsWith('data:')) data.push(line.slice(5).trimStart())
-  }
-  if (event !== 'change') return
-  for (const line of data) {
-    try {
-      emit(JSON.parse(line) as ChangeMessage)
-    } catch {
-      // A frame we cannot read is skipped; the next resync covers it.
-    }
+function dispatchChange(data: string): void {
+  try {
+    emit(JSON.parse(data) as ChangeMessage)
+  } catch {
+    // A frame we cannot read is skipped; the next resync covers it.
   }
 }
 

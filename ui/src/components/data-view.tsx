@@ -82,3 +82,32 @@ export function bytesLiteral(base64: string): string {
   }
   return text + "'"
 }
+
+/** A value on one line, cut to `max` characters, for table cells. */
+export function oneLine(value: DisplayValue, max = 80): string {
+  const text = flat(value)
+  return text.length > max ? text.slice(0, max - 1) + '…' : text
+}
+
+function flat(value: DisplayValue): string {
+  if (value === null) return 'None'
+  if (typeof value === 'boolean') return value ? 'True' : 'False'
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(flat).join(', ')}]`
+  switch (value.$) {
+    case 'bytes':
+      return bytesLiteral(value.base64)
+    case 'uuid':
+      return `UUID('${value.value}')`
+    case 'int':
+    case 'float':
+      return value.value
+    case 'tuple':
+      return `(${value.items.map(flat).join(', ')}${value.items.length === 1 ? ',' : ''})`
+    case 'dict':
+      return `{${value.items.map(([k, v]) => `${JSON.stringify(k)}: ${flat(v)}`).join(', ')}}`
+    case 'map':
+      return `{${value.items.map(([k, v]) => `${flat(k)}: ${flat(v)}`).join(', ')}}`
+  }
+}

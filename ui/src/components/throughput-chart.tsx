@@ -12,6 +12,8 @@ export function ThroughputChart({ throughput, label }: { throughput: Throughput;
   const bar = width / minutes
   return (
     <figure class="chart">
+      <h2>{label}</h2>
+      {totalFinished + totalFailed === 0 && <p class="quiet">No attempts ended in the last hour.</p>}
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${label}: ${totalFinished} finished and ${totalFailed} failed in the last hour`}>
         {throughput.finished.map((finished, i) => {
           const failed = throughput.failed[i] ?? 0
@@ -26,7 +28,7 @@ export function ThroughputChart({ throughput, label }: { throughput: Throughput;
         })}
       </svg>
       <figcaption>
-        {label}: <strong>{count(totalFinished)}</strong> finished, <strong class={totalFailed > 0 ? 'bad' : ''}>{count(totalFailed)}</strong> failed in the last hour (peak {count(peak)}/min)
+        <strong>{count(totalFinished)}</strong> finished, <strong class={totalFailed > 0 ? 'bad' : ''}>{count(totalFailed)}</strong> failed (peak {count(peak)}/min)
       </figcaption>
     </figure>
   )

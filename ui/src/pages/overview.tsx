@@ -25,7 +25,7 @@ export function OverviewPage() {
       <h1>Overview</h1>
       {live.error && <p class="error" role="alert">{live.error.message}</p>}
       <section class="panels">
-        <ThroughputChart throughput={overview.throughput} label="All specs" />
+        <ThroughputChart throughput={overview.throughput} label="Throughput, last hour" />
         <Attention title="Paused" items={paused} describe={() => 'paused'} />
         <Attention title="Stuck" items={stuck} describe={(s) => `${count(s.stuck)} expired lease${s.stuck === 1 ? '' : 's'}`} />
         <Attention title="Failing most" items={failing} describe={(s) => `${count(s.counts.failed)} failed, ${count(s.failedLastHour)} in the last hour`} />
@@ -34,7 +34,7 @@ export function OverviewPage() {
       {overview.namespaces.map((ns) => (
         <section key={ns.name} class="namespace" data-namespace={ns.name}>
           <h2>
-            Namespace <q>{ns.name}</q>{' '}
+            {ns.name === '' ? 'Default namespace' : <>Namespace <q>{ns.name}</q></>}{' '}
             <a class="aside" href={workersUrl(ns.name)}>
               {count(ns.workers.active)} active worker{ns.workers.active === 1 ? '' : 's'}
               {ns.workers.stale > 0 && <span class="badge warn">{count(ns.workers.stale)} stale</span>}
@@ -60,7 +60,7 @@ export function OverviewPage() {
                     {spec.stuck > 0 && <span class="badge warn">stuck</span>}
                   </th>
                   {STATUSES.map((s) => (
-                    <td key={s} class={`num s-text-${s}`} data-status={s}>{count(spec.counts[s])}</td>
+                    <td key={s} class={`num ${spec.counts[s] === 0 ? 'zero' : `s-text-${s}`}`} data-status={s}>{count(spec.counts[s])}</td>
                   ))}
                   <td class="share"><StatusBar counts={spec.counts} /></td>
                   <td class="num">{count(spec.finishedLastHour)}</td>

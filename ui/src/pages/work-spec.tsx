@@ -34,7 +34,7 @@ export function WorkSpecPage({ namespace, spec, search }: { namespace: string; s
       {detail.error && <p class="error" role="alert">{detail.error.message}</p>}
       <StatusChips counts={d.counts} />
       <section class="panels">
-        <ThroughputChart throughput={d.throughput} label="Throughput" />
+        <ThroughputChart throughput={d.throughput} label="Throughput, last hour" />
         <SpecSettings namespace={namespace} spec={spec} meta={d.meta} onChanged={detail.reload} />
       </section>
       <UnitTable namespace={namespace} spec={spec} search={search} mine={mine} failed={d.counts.failed} />

@@ -74,9 +74,9 @@ export function WorkUnitPage({ namespace, spec, keySegment }: { namespace: strin
       <DataView value={unit.data} />
       <h2>Attempts ({unit.attempts.length})</h2>
       {unit.attempts.length === 0 && <p class="quiet">never attempted</p>}
-      <ol class="attempts" reversed>
-        {[...unit.attempts].reverse().map((attempt) => (
-          <li key={attempt.id} class={`attempt a-${attempt.status}`} data-attempt={attempt.id}>
+      <ol class="attempts">
+        {unit.attempts.map((attempt, index) => ({ attempt, index })).reverse().map(({ attempt, index }) => (
+          <li key={attempt.id} value={index + 1} class={`attempt a-${attempt.status}`} data-attempt={attempt.id}>
             <p>
               <strong class={`status s-text-${attempt.status}`}>{attempt.status}</strong>
               {attempt.active && <span class="badge">active</span>} by <code>{attempt.worker}</code>, started {when(attempt.startTime)}

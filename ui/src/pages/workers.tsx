@@ -1,7 +1,7 @@
 import { useEffect } from 'preact/hooks'
 import type { WorkersPage as Workers } from '../../../src/rest/dashboard-types.js'
 import { api } from '../api.js'
-import { DataView } from '../components/data-view.js'
+import { DataView, oneLine } from '../components/data-view.js'
 import { LoadState } from '../components/load-state.js'
 import { age } from '../format.js'
 import { useLive } from '../live.js'
@@ -28,7 +28,7 @@ export function WorkersPage({ namespace }: { namespace: string }) {
       <nav class="crumbs" aria-label="breadcrumbs">
         <a href={overviewUrl()}>overview</a>
       </nav>
-      <h1>Workers of <q>{namespace}</q></h1>
+      <h1>{namespace === '' ? 'Workers' : <>Workers of <q>{namespace}</q></>}</h1>
       {page.workers.length === 0 && <p class="quiet">No workers have registered.</p>}
       <table class="workers">
         <thead>
@@ -61,10 +61,14 @@ export function WorkersPage({ namespace }: { namespace: string }) {
                     ))}
               </td>
               <td>
-                <details>
-                  <summary>data</summary>
-                  <DataView value={w.data} />
-                </details>
+                {oneLine(w.data) === '{}' ? (
+                  '–'
+                ) : (
+                  <details>
+                    <summary>{oneLine(w.data, 60)}</summary>
+                    <DataView value={w.data} />
+                  </details>
+                )}
               </td>
             </tr>
           ))}
