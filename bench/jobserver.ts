@@ -219,7 +219,7 @@ process.stdin.on('end', closeAll)
 `
 
 /** The units in a get_work answer: one (spec, key, data) tuple for max_jobs 1, a list otherwise. */
-function claimed(value: DataValue): Tuple[] {
+export function claimed(value: DataValue): Tuple[] {
   if (value instanceof Tuple) return value.items[0] === null ? [] : [value]
   if (Array.isArray(value)) {
     return value.map((item) => {
@@ -231,13 +231,13 @@ function claimed(value: DataValue): Tuple[] {
 }
 
 /** The value of a successful `(value, None)` pair; throws on an in-band failure. */
-function pairValue(result: DataValue, method: string): DataValue {
+export function pairValue(result: DataValue, method: string): DataValue {
   if (!Array.isArray(result) || result.length !== 2 || result[1] !== null) throw new Error(`${method} failed: ${describe(result)}`)
   return result[0] ?? null
 }
 
 /** A minimal CBOR-RPC client on one TCP connection; the server answers in order, so no id matching beyond a check. */
-class RpcClient {
+export class RpcClient {
   readonly #socket: Socket
   readonly #framer = new Framer()
   readonly #waiting: { resolve: (frame: Uint8Array) => void; reject: (error: Error) => void }[] = []

@@ -2,16 +2,11 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Browser, type ConsoleMessage, type Page, chromium } from 'playwright-core'
+import type { ConsoleMessage, Page } from 'playwright-core'
 import { build } from 'vite'
+import { CHROMIUM } from '../../bench/chromium.js'
 
-// Headless Chromium from the system's package (Debian's `chromium`), never a downloaded build.
-
-/** Where the system Chromium is. */
-export const CHROMIUM = '/usr/bin/chromium'
-
-/** The flags every launch uses: headless, no sandbox (root in CI), nothing phoning home. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
+export { launchBrowser } from '../../bench/chromium.js'
 
 /**
  * Why the browser tests cannot run here, or null if they can. In CI a missing browser is a
@@ -21,11 +16,6 @@ export function browserMissing(): string | null {
   if (existsSync(CHROMIUM)) return null
   if (process.env.CI) throw new Error(`${CHROMIUM} is missing in CI; .ci/run should have installed the chromium package`)
   return `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`
-}
-
-/** Launches the system Chromium headless. */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
 }
 
 /** Builds the dashboard into a fresh temporary directory; returns it and a function removing it. */

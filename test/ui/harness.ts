@@ -6,7 +6,8 @@ import type { DataValue } from '../../src/coordinate/data.js'
 import { JobServer } from '../../src/jobserver/job-server.js'
 import type { PostgresCoordinate } from '../../src/postgres/coordinate.js'
 import { openCoordinate } from '../../src/postgres/open.js'
-import { type RestServer, startRestServer } from '../../src/rest/rest-server.js'
+import type { RestServer } from '../../src/rest/rest-server.js'
+import { startDashboardApi } from '../../bench/dashboard-api.js'
 import { TestClient } from '../cborrpc/python-like-client.js'
 import { createFileDatabase } from '../support/database.js'
 import { buildDashboard } from './browser.js'
@@ -35,15 +36,7 @@ export async function startDashboardHarness(): Promise<DashboardHarness> {
   const ui = await buildDashboard()
   const servers: RestServer[] = []
   const serve = async (token?: string): Promise<string> => {
-    const server = await startRestServer({
-      coordinate,
-      clock: backend.clock,
-      changes: backend.changes(),
-      host: '127.0.0.1',
-      port: 0,
-      dashboard: { queries: backend.dashboardQueries(), uiDir: ui.dir },
-      ...(token === undefined ? {} : { access: { token } }),
-    })
+    const server = await startDashboardApi(backend, coordinate, { uiDir: ui.dir, ...(token === undefined ? {} : { access: { token } }) })
     servers.push(server)
     return server.url
   }
