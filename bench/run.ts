@@ -1,6 +1,7 @@
 import { benchBulkAdd } from './bulk-add.js'
 import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
+import { benchCliLoad } from './cli-load.js'
 import { benchDashboard } from './dashboard.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   claim: benchClaimLoop,
   cache: benchCache,
   jobserver: benchJobserver,
+  'cli-load': benchCliLoad,
   dashboard: benchDashboard,
 }
 

@@ -3,7 +3,7 @@ import { decodeDataDict } from '../coordinate/cbor-data.js'
 import type { DataDict } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { WORK_UNIT_STATUSES, type WorkUnitStatus } from '../coordinate/status.js'
-import { bytea, unitStatusSql } from './sql-fragments.js'
+import { bytea, unitStatusSql } from './sql/fragments.js'
 import type { Store } from './store.js'
 
 // Read-only queries for the dashboard that the Coordinate interface has no call for: unit
