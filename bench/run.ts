@@ -3,6 +3,7 @@ import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
 import { benchCliLoad } from './cli-load.js'
 import { benchDashboard } from './dashboard.js'
+import { benchHttp } from './http.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { describeMachine } from './support.js'
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   jobserver: benchJobserver,
   'cli-load': benchCliLoad,
   dashboard: benchDashboard,
+  http: benchHttp,
 }
 
 const chosen = process.argv.slice(2)

@@ -8,6 +8,8 @@ describe('package entry', () => {
     expect(typeof coordinateTs.runDaemon).toBe('function')
     expect(typeof coordinateTs.JobServer).toBe('function')
     expect(typeof coordinateTs.runWorkers).toBe('function')
+    expect(typeof coordinateTs.restCoordinate).toBe('function')
+    expect(typeof coordinateTs.startRestServer).toBe('function')
     expect(new coordinateTs.NoSuchWorkSpecError('x')).toBeInstanceOf(coordinateTs.CoordinateError)
   })
 

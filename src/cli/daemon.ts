@@ -18,6 +18,7 @@ import { createLogger, rpcLogger } from './logging.js'
 import { DEFAULT_DATA_DIR } from './options.js'
 import { wrapBackend } from './serve-through-cache.js'
 import { DaemonStartError, databaseUrlProblem, redactUrl, startStep } from './start-error.js'
+import { type HttpApiOptions, daemonMetrics, startHttpApi } from './http-api.js'
 
 /** How to run the daemon: the command line's settings, plus what a program or test may inject. */
 export interface DaemonOptions {
@@ -46,12 +47,16 @@ export interface DaemonOptions {
   clock?: Clock
   /** Told each shutdown stage as it begins, for a watchdog to report where a stop hangs. */
   onShutdownStage?: (stage: ShutdownStage) => void
+  /** The HTTP API (REST, /metrics, /healthz, /readyz); off when absent or null (the command line's default is 127.0.0.1:5980). */
+  http?: HttpApiOptions | null
 }
 
 /** A running daemon. */
 export interface DaemonHandle {
   /** Where it listens (the real port when 0 was asked for). */
   readonly address: { host: string; port: number }
+  /** Where the HTTP API listens, when it is on. */
+  readonly httpAddress?: { host: string; port: number }
   /**
    * Stops accepting, finishes (or after the timeout abandons) running requests, closes the
    * database; resolves within the shutdown timeout plus 0.7 s whatever hangs. Idempotent.
@@ -95,19 +100,44 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
     if (backend !== coordinate) await backend.close()
     await coordinate.close()
   }
+  // HTTP API (http-api.ts): its metrics also time the CBOR-RPC calls; it shares the cache.
+  const metrics = options.http ? daemonMetrics(coordinate, backend) : undefined
   try {
-    requests.serve(await jobServer(backend, coordinate, config, options).then((jobs) => jobs.handler))
+    requests.serve(await jobServer(backend, coordinate, config, options).then((jobs) => (metrics ? metrics.instrumentRpc(jobs.handler, jobs.methodNames) : jobs.handler)))
   } catch (error) {
     await server.close()
     await closeDatabase()
     throw new DaemonStartError('database', database.where, error)
   }
   logger.info({ address: `${address.host}:${address.port}`, database: database.kind, databaseLocation: database.where, version: packageVersion() }, 'coordinated started')
+  const http = options.http && metrics
+    ? await startStep('listen', `HTTP ${options.http.host}:${options.http.port}`, () =>
+        startHttpApi(options.http!, { store: coordinate, served: backend, metrics, logger, version: packageVersion() }),
+      ).catch(async (error: unknown) => {
+        await server.close()
+        await closeDatabase()
+        throw error
+      })
+    : undefined
   let stopping: Promise<ShutdownReport> | undefined
   const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  // The HTTP server drains alongside the CBOR-RPC one, and is closed before the database.
+  const drainHttpThenCloseDatabase = (httpClosed: Promise<void> | undefined) => async (): Promise<void> => {
+    await httpClosed
+    await closeDatabase()
+  }
   return {
     address,
-    stop: () => (stopping ??= shutDown({ server, requests, closeDatabase, logger, timeoutMs, ...(options.onShutdownStage ? { onStage: options.onShutdownStage } : {}) })),
+    ...(http ? { httpAddress: http.address } : {}),
+    stop: () =>
+      (stopping ??= shutDown({
+        server,
+        requests,
+        closeDatabase: drainHttpThenCloseDatabase(http?.close(timeoutMs)),
+        logger,
+        timeoutMs,
+        ...(options.onShutdownStage ? { onStage: options.onShutdownStage } : {}),
+      })),
   }
 }
 

@@ -4,6 +4,7 @@ import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
 import { ExitCode } from './exit-codes.js'
 import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logging.js'
 import { databaseUrlProblem, redactUrl } from './start-error.js'
+import type { HttpApiOptions } from './http-api.js'
 
 /** What the command line asks of the daemon; runDaemon takes this plus what tests inject. */
 export interface DaemonCommandLine {
@@ -17,10 +18,15 @@ export interface DaemonCommandLine {
   logFormat?: LogFormat
   /** How long a stop lets running requests finish, in ms. */
   shutdownTimeoutMs: number
+  /** The HTTP API's address, token and allowed Host names; null with `--http off`. */
+  http: HttpApiOptions | null
 }
 
 /** The outcome of parsing argv: run with options, or print the help. */
 export type ParsedCommandLine = { help: true } | { help: false; options: DaemonCommandLine }
+
+/** Where the HTTP API listens unless --http says otherwise. */
+export const DEFAULT_HTTP = '127.0.0.1:5980'
 
 /** Where embedded PGlite keeps its files when no database URL is given. */
 export const DEFAULT_DATA_DIR = './coordinate-data'
@@ -38,6 +44,12 @@ Options:
   --data-dir DIR       PGlite data directory (default ${DEFAULT_DATA_DIR})
   --listen HOST:PORT   address to serve on (default 127.0.0.1:${DEFAULT_CBORRPC_PORT}; port 0 picks one)
   --config FILE.yaml   configuration returned by get_config (default: empty)
+  --http HOST:PORT|off REST API, /metrics, /healthz and /readyz (default ${DEFAULT_HTTP})
+  --http-token TOKEN   require "Authorization: Bearer TOKEN" on HTTP (all but /healthz)
+                       (default: $COORDINATE_HTTP_TOKEN)
+  --http-allowed-host NAME
+                       accept this Host header name too (repeatable; the bound address
+                       and, on loopback, localhost are always accepted)
   --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default info)
   --log-format FORMAT  ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)
   --shutdown-timeout S seconds a stop lets running requests finish (default ${DEFAULT_SHUTDOWN_TIMEOUT_S})
@@ -80,6 +92,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
+    http: { type: 'string' },
+    'http-token': { type: 'string' },
+    'http-allowed-host': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help) return { help: true }
@@ -90,7 +105,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const { host, port } = parseListen(values.listen ?? `127.0.0.1:${DEFAULT_CBORRPC_PORT}`)
   const shutdownTimeoutMs = parseSeconds(values['shutdown-timeout'] ?? String(DEFAULT_SHUTDOWN_TIMEOUT_S))
   const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined)
-  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel, shutdownTimeoutMs }
+  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel, shutdownTimeoutMs, http: parseHttp(values, env) }
   if (logFormat !== undefined) options.logFormat = logFormat
   if (databaseUrl !== undefined) {
     const problem = databaseUrlProblem(databaseUrl)
@@ -102,15 +117,25 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   return { help: false, options }
 }
 
+/** The HTTP API settings from --http, --http-token (or the environment) and --http-allowed-host. */
+function parseHttp(values: { http?: string; 'http-token'?: string; 'http-allowed-host'?: string[] }, env: NodeJS.ProcessEnv): HttpApiOptions | null {
+  if (values.http === 'off') return null
+  const { host, port } = parseListen(values.http ?? DEFAULT_HTTP, '--http')
+  const http: HttpApiOptions = { host, port, allowedHosts: values['http-allowed-host'] ?? [] }
+  const token = values['http-token'] ?? (env.COORDINATE_HTTP_TOKEN || undefined)
+  if (token !== undefined) http.token = token
+  return http
+}
+
 /** Splits `host:port` on the last colon; `[::1]:5932` gives host `::1`. */
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
   const colon = text.lastIndexOf(':')
-  if (colon < 0) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  if (colon < 0) throw new UsageError(`${flag} must be HOST:PORT, not ${text}`)
   let host = text.slice(0, colon)
   const portText = text.slice(colon + 1)
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
   const port = Number(portText)
-  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`${flag} must be HOST:PORT, not ${text}`)
   return { host, port }
 }
 

@@ -51,6 +51,11 @@ export class PostgresChangeFeed implements ChangeFeed {
     while (this.#running && !this.#session) await new Promise((resolve) => setTimeout(resolve, 5).unref())
   }
 
+  /** Whether the LISTEN connection is up now (for readiness checks). */
+  get listening(): boolean {
+    return this.#session !== undefined
+  }
+
   /** Ends the LISTEN connection; pending reconnects stop. */
   async close(): Promise<void> {
     this.#running = false

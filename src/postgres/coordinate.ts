@@ -11,6 +11,7 @@ import type { LockService } from '../coordinate/locks.js'
 import { PostgresLocks } from './locks.js'
 import { type PruneResult, type RetentionPolicy, prune } from './retention.js'
 import { DashboardQueries } from './dashboard-queries.js'
+import { type PoolStats, PostgresObservability } from './observability.js'
 
 /** The Coordinate API over PostgreSQL (or PGlite); made by openCoordinate(). */
 export class PostgresCoordinate implements Coordinate {
@@ -18,9 +19,12 @@ export class PostgresCoordinate implements Coordinate {
   readonly #feed: PostgresChangeFeed
   #sweeper: NodeJS.Timeout | undefined
 
-  constructor(store: Store, feed: PostgresChangeFeed) {
+  readonly #poolStats: (() => PoolStats) | undefined
+
+  constructor(store: Store, feed: PostgresChangeFeed, poolStats?: () => PoolStats) {
     this.#store = store
     this.#feed = feed
+    this.#poolStats = poolStats
   }
 
   /** The clock this Coordinate reads time from (give it to a cache over it). */
@@ -31,6 +35,11 @@ export class PostgresCoordinate implements Coordinate {
   /** Every committed change to units, specs and namespaces of this schema, from any process. */
   changes(): PostgresChangeFeed {
     return this.#feed
+  }
+
+  /** Health and metrics reads: pool, grouped unit counts, active workers, migrations, feed. */
+  observability(): PostgresObservability {
+    return new PostgresObservability(this.#store, this.#feed, this.#poolStats)
   }
 
   /** The hierarchical locks of the jobserver's lock methods, shared by every process on this store. */

@@ -19,6 +19,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_baseline': baseline,
 }
 
+/** The name of the newest migration: a schema that has it applied is up to date. */
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1) ?? ''
+
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) }
 
 /** A migrator over MIGRATIONS that keeps its bookkeeping in `schema`. */

@@ -10,6 +10,7 @@ import { DeferredNotifications } from './deferred-notifications.js'
 import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
+import type { PoolStats } from './observability.js'
 import { type EmbeddedDatabase, openEmbedded } from './pglite-template.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
@@ -54,11 +55,13 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let db: Kysely<unknown>
   let direct: DirectQuery | undefined
   let listen: ListenConnector
+  let poolStats: (() => PoolStats) | undefined
   let embedded: EmbeddedDatabase | undefined
   if (options.databaseUrl) {
     const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
     db = pool.db
     direct = pool.direct
+    poolStats = pool.stats
     listen = pgListenConnector(options.databaseUrl)
   } else {
     embedded = await openEmbedded(options.dataDir, schema)
@@ -75,7 +78,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct), feed, poolStats)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
@@ -86,7 +89,7 @@ function sessionSettings(schema: string, options: OpenOptions): Record<string, s
   return { search_path: schema, 'coordinate.notify': options.notify === false ? 'off' : 'on' }
 }
 
-function openPool(databaseUrl: string, settings: Record<string, string>, max: number): { db: Kysely<unknown>; direct: DirectQuery } {
+function openPool(databaseUrl: string, settings: Record<string, string>, max: number): { db: Kysely<unknown>; direct: DirectQuery; stats: () => PoolStats } {
   const startup = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ')
   const pool = new pg.Pool({ connectionString: databaseUrl, max, options: startup })
   // An idle client's error (server restart) would otherwise crash the process.
@@ -96,7 +99,8 @@ function openPool(databaseUrl: string, settings: Record<string, string>, max: nu
   // ones. The query in flight, if any, still fails with the error.
   pool.on('connect', (client) => client.on('error', () => undefined))
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
-  return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct }
+  const stats = (): PoolStats => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
+  return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct, stats }
 }
 
 // pg would format a Date in the local time zone with JavaScript string work, a few µs per

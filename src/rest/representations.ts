@@ -88,7 +88,10 @@ export function workUnitShortJson(spec: WorkSpec, snapshot: WorkUnitSnapshot, cl
 /** The WorkUnit representation: effective data, meta, status and links. */
 export async function workUnitJson(unit: WorkUnit, clock: Clock): Promise<Record<string, unknown>> {
   const spec = unit.workSpec
-  const [snapshot, active] = await Promise.all([unit.snapshot(), unit.activeAttempt()])
+  const snapshot = await unit.snapshot()
+  // A unit stored as available has no active attempt (the store clears it with every write
+  // that makes a unit available), so only the others cost the attempt lookup.
+  const active = snapshot.state === 'available' ? null : await unit.activeAttempt()
   const now = clock.now()
   const url = urls.workUnit(spec.namespace.name, spec.name, unit.key)
   return {

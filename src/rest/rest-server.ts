@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import type { Registry } from 'prom-client'
 import type { Coordinate } from '../coordinate/api.js'
 import { type Clock, systemClock } from '../coordinate/clock.js'
+import type { DaemonMetrics } from './daemon-metrics.js'
 import { type HttpAppOptions, createHttpApp } from './http-app.js'
 import { Resolver } from './resolver.js'
 import type { RouteContext } from './route-context.js'
@@ -25,8 +25,8 @@ export interface RestAppOptions extends HttpAppOptions {
   changes?: ServedChangeFeed
   /** /readyz's checks; without them /readyz is always ready. */
   readiness?: ReadinessProbe
-  /** Served at /metrics; without it there is no /metrics. */
-  metricsRegistry?: Registry
+  /** Served at /metrics, and told of every request, claim and completion; without it there is no /metrics. */
+  metrics?: DaemonMetrics
   /** Shown at `/`. */
   version?: string
   /** The dashboard under /ui/ and its /dashboard routes. */
@@ -35,20 +35,22 @@ export interface RestAppOptions extends HttpAppOptions {
 
 /** The REST API as a Fastify app (not listening), plus a function ending its event streams. */
 export async function createRestApp(options: RestAppOptions): Promise<{ app: FastifyInstance; endStreams: () => void }> {
-  const app = await createHttpApp(options)
+  const metrics = options.metrics
+  const app = await createHttpApp(metrics ? { ...options, onAnswered: (...args) => metrics.observeHttp(...args) } : options)
   const ctx: RouteContext = {
     app,
     coordinate: options.coordinate,
     resolver: new Resolver(options.coordinate),
     clock: options.clock ?? systemClock,
     version: options.version ?? 'unknown',
+    ...(metrics ? { metrics } : {}),
   }
   namespaceRoutes(ctx)
   workSpecRoutes(ctx)
   workUnitRoutes(ctx)
   attemptRoutes(ctx)
   workerRoutes(ctx)
-  healthRoutes(ctx, options.readiness, options.metricsRegistry)
+  healthRoutes(ctx, options.readiness, metrics?.registry)
   const endStreams = eventRoutes(ctx, options.changes)
   await dashboardAndUi(ctx, options.dashboard)
   return { app, endStreams }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Coordinate } from '../coordinate/api.js'
 import type { Clock } from '../coordinate/clock.js'
+import type { DaemonMetrics } from './daemon-metrics.js'
 import type { PathParams, Resolver } from './resolver.js'
 
 /** What every group of routes is registered with. */
@@ -11,6 +12,8 @@ export interface RouteContext {
   clock: Clock
   /** The server's version, shown at the root. */
   version: string
+  /** Counts claims and completions made through the API. */
+  metrics?: DaemonMetrics
 }
 
 /** The request's path parameters (still encoded). */

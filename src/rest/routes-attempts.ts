@@ -1,4 +1,6 @@
+import type { Attempt } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import type { DaemonMetrics } from './daemon-metrics.js'
 import { optionalDataFromJson } from './data-json.js'
 import { attemptJson } from './representations.js'
 import { bodyObject, numberField } from './request-input.js'
@@ -9,8 +11,14 @@ import { U } from './routes-work-units.js'
 /** The path of one attempt. */
 export const A = `${U}/attempt/:attempt`
 
+/** Counts a finish or fail made through the API. */
+export function countCompletion(metrics: DaemonMetrics | undefined, attempt: Attempt, status: 'finished' | 'failed'): void {
+  const spec = attempt.workUnit.workSpec
+  metrics?.[status].inc({ namespace: spec.namespace.name, work_spec: spec.name })
+}
+
 /** The attempt routes: read one, and its lease and completion transitions. */
-export function attemptRoutes({ app, resolver }: RouteContext): void {
+export function attemptRoutes({ app, resolver, metrics }: RouteContext): void {
   resource(app, A, { GET: { handler: async (request, reply) => ok(reply, await attemptJson(await resolver.attempt(paramsOf(request)))) } })
   resource(app, `${A}/renew`, {
     POST: {
@@ -29,7 +37,9 @@ export function attemptRoutes({ app, resolver }: RouteContext): void {
       POST: {
         handler: async (request, reply) => {
           const data = optionalDataFromJson(bodyObject(request.body).data)
-          await (await resolver.attempt(paramsOf(request)))[action](data)
+          const attempt = await resolver.attempt(paramsOf(request))
+          await attempt[action](data)
+          if (action !== 'expire') countCompletion(metrics, attempt, action === 'finish' ? 'finished' : 'failed')
           return noContent(reply)
         },
       },

@@ -5,6 +5,7 @@ import { namespaceJson, summaryJson } from './representations.js'
 import { bodyObject, stringField } from './request-input.js'
 import { checkPlainName } from './names.js'
 import { resource } from './resource.js'
+import { countCompletion } from './routes-attempts.js'
 import { type RouteContext, created, noContent, ok, paramsOf } from './route-context.js'
 import { urls } from './urls.js'
 
@@ -14,7 +15,7 @@ const ATTEMPT_PATH = /^\/namespace\/([^/]+)\/work_spec\/([^/]+)\/work_unit\/([^/
 const MAX_COMPLETIONS = 10_000
 
 /** The root, the summary and the namespace routes. */
-export function namespaceRoutes({ app, coordinate, resolver, version }: RouteContext): void {
+export function namespaceRoutes({ app, coordinate, resolver, version, metrics }: RouteContext): void {
   resource(app, '/', {
     GET: {
       handler: async (_request, reply) =>
@@ -84,6 +85,7 @@ export function namespaceRoutes({ app, coordinate, resolver, version }: RouteCon
           completions.push(completion)
         }
         await ns.completeAttempts(completions)
+        for (const c of completions) countCompletion(metrics, c.attempt, c.status)
         return noContent(reply)
       },
     },

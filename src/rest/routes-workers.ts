@@ -11,7 +11,7 @@ import { DEFAULT_PAGE, MAX_PAGE } from './routes-work-units.js'
 const W = '/namespace/:ns/worker/:worker'
 
 /** The worker routes: list, read and update, claims, and attempt lists. */
-export function workerRoutes({ app, resolver }: RouteContext): void {
+export function workerRoutes({ app, resolver, metrics }: RouteContext): void {
   resource(app, '/namespace/:ns/worker', {
     GET: {
       handler: async (request, reply) => {
@@ -54,6 +54,7 @@ export function workerRoutes({ app, resolver }: RouteContext): void {
         const worker = await resolver.worker(paramsOf(request))
         const attempts = await worker.requestAttempts(attemptRequest)
         const first = attempts[0]
+        if (first !== undefined) metrics?.claimed.inc({ namespace: worker.namespace.name, work_spec: first.workUnit.workSpec.name }, attempts.length)
         return ok(reply, {
           work_spec_url: first === undefined ? null : attemptUrl(first).replace(/\/work_unit\/.*$/, ''),
           attempts: attempts.map((a) => attemptShortJson(resolver.remember(a))),

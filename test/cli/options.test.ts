@@ -7,7 +7,7 @@ describe('coordinated command line', () => {
   it('defaults to PGlite in ./coordinate-data on 127.0.0.1:5932 at info', () => {
     expect(parseCommandLine([], {})).toEqual({
       help: false,
-      options: { dataDir: DEFAULT_DATA_DIR, host: '127.0.0.1', port: 5932, logLevel: 'info', shutdownTimeoutMs: 10_000 },
+      options: { dataDir: DEFAULT_DATA_DIR, host: '127.0.0.1', port: 5932, logLevel: 'info', shutdownTimeoutMs: 10_000, http: { host: '127.0.0.1', port: 5980, allowedHosts: [] } },
     })
   })
 
@@ -22,8 +22,18 @@ describe('coordinated command line', () => {
     const argv = ['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug', '--log-format', 'pretty', '--shutdown-timeout', '2.5']
     expect(parseCommandLine(argv, {})).toEqual({
       help: false,
-      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug', logFormat: 'pretty', shutdownTimeoutMs: 2500 },
+      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug', logFormat: 'pretty', shutdownTimeoutMs: 2500, http: { host: '127.0.0.1', port: 5980, allowedHosts: [] } },
     })
+  })
+
+  it('reads the HTTP flags: address or off, token from the flag or the environment, allowed hosts', () => {
+    expect(parseCommandLine(['--http', 'off'], {})).toMatchObject({ options: { http: null } })
+    const parsed = parseCommandLine(['--http', '[::1]:0', '--http-allowed-host', 'a.example', '--http-allowed-host', 'b.example'], { COORDINATE_HTTP_TOKEN: 'from-env' })
+    expect(parsed).toMatchObject({ options: { http: { host: '::1', port: 0, token: 'from-env', allowedHosts: ['a.example', 'b.example'] } } })
+    expect(parseCommandLine(['--http-token', 'flag'], { COORDINATE_HTTP_TOKEN: 'env' })).toMatchObject({ options: { http: { token: 'flag' } } })
+    expect(parseCommandLine([], { COORDINATE_HTTP_TOKEN: '' })).not.toHaveProperty('options.http.token')
+    expect(() => parseCommandLine(['--http', '5980'], {})).toThrow(/--http must be HOST:PORT/)
+    expect(USAGE).toContain('--http-token')
   })
 
   it('answers --help and -h', () => {

@@ -1,0 +1,178 @@
+import pg from 'pg'
+import { request } from 'undici'
+import { cacheCoordinate } from '../src/cache/index.js'
+import type { Coordinate, WorkSpec } from '../src/coordinate/api.js'
+import { openCoordinate } from '../src/postgres/open.js'
+import { restCoordinate } from '../src/rest/index.js'
+import { type DaemonProcess, startDaemonProcess } from './http-daemon.js'
+import { dropDatabase, freshDatabase, median, report, timed } from './support.js'
+
+const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 5)
+const CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 8)
+const CLAIM_UNITS = 50_000
+const SCALE_SPECS = 10
+const SCALE_UNITS = Number(process.env.BENCH_HTTP_SCALE_UNITS ?? 1_000_000)
+const SCRAPE_PERIOD_MS = 5_000
+
+/** Runs `op` from CONCURRENCY loops (told their index) for SECONDS; returns operations per second. */
+async function rate(op: (loop: number) => Promise<unknown>, seconds = SECONDS): Promise<number> {
+  const end = Date.now() + seconds * 1000
+  let done = 0
+  const start = process.hrtime.bigint()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, loop) => {
+      while (Date.now() < end) {
+        await op(loop)
+        done++
+      }
+    }),
+  )
+  return done / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+/** A worker per loop, each claiming one unit of `spec` and finishing it; returns units per second. */
+async function claimRate(coordinate: Coordinate, namespace: string, spec: string, seconds = SECONDS): Promise<number> {
+  const ns = await coordinate.namespace(namespace)
+  const workers = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => ns.worker(`worker-${i}`)))
+  return rate(async (loop) => {
+    const [attempt] = await workers[loop]!.requestAttempts({ workSpecs: [spec] })
+    await attempt?.finish()
+  }, seconds)
+}
+
+async function addUnits(spec: WorkSpec, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 10_000) {
+    await spec.addWorkUnits(Array.from({ length: Math.min(10_000, count - start) }, (_, i) => ({ key: `u${String(start + i).padStart(7, '0')}` })))
+  }
+}
+
+/**
+ * Requests per second over HTTP (a coordinated child process, keep-alive client here) against
+ * the same operations through the library in this process, and the cost of /metrics scrapes
+ * over SCALE_SPECS × SCALE_UNITS units.
+ */
+export async function benchHttp(): Promise<void> {
+  await throughput()
+  if (SCALE_UNITS > 0) await scrapeAtScale()
+}
+
+async function throughput(): Promise<void> {
+  const url = await freshDatabase('coordinate_bench_http')
+  const backend = await openCoordinate({ databaseUrl: url })
+  const library = cacheCoordinate(backend, { clock: backend.clock, changes: backend.changes(), closeBackend: false })
+  let daemon: DaemonProcess | undefined
+  try {
+    const ns = await library.namespace('bench')
+    const one = await (await ns.setWorkSpec({ name: 'one' })).addWorkUnit('u', { n: 1 })
+    await addUnits(await ns.setWorkSpec({ name: 'claim-http' }), CLAIM_UNITS)
+    await addUnits(await ns.setWorkSpec({ name: 'claim-lib' }), CLAIM_UNITS)
+    daemon = await startDaemonProcess(url)
+    const client = restCoordinate(daemon.url, { connections: CONCURRENCY })
+    try {
+      const remote = await (await (await client.namespace('bench')).workSpec('one')).workUnit('u')
+      await remote.status()
+      console.log(`(${CONCURRENCY} concurrent loops, ${SECONDS} s each; the daemon is a child process, the client and the library run here)`)
+      const viaCache = await rate(() => one.status())
+      const viaBackend = await rate(async () => (await (await (await backend.namespace('bench')).workSpec('one')).workUnit('u')).status())
+      const overHttp = await rate(() => remote.status())
+      report('GET one work unit over HTTP', `${overHttp.toFixed(0)} req/s`, { to: 'the library through the cache', value: overHttp / viaCache })
+      report('  library through the cache: unit.status()', `${viaCache.toFixed(0)} ops/s`)
+      report('  library without cache: lookup + status()', `${viaBackend.toFixed(0)} ops/s`, { to: 'the cache', value: viaBackend / viaCache })
+      report('  HTTP against the library without cache', `${(overHttp / viaBackend).toFixed(2)}×`)
+      const libClaims = await claimRate(library, 'bench', 'claim-lib')
+      const httpClaims = await claimRate(client, 'bench', 'claim-http')
+      report('request_attempts + finish over HTTP', `${httpClaims.toFixed(0)} units/s`, { to: 'the library through the cache', value: httpClaims / libClaims })
+      report('  library through the cache', `${libClaims.toFixed(0)} units/s`)
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await daemon?.stop()
+    await library.close()
+    await backend.close()
+    await dropDatabase('coordinate_bench_http')
+  }
+}
+
+/** Loads units with one INSERT … SELECT per spec: the API's bulk add is measured elsewhere. */
+async function loadScale(url: string): Promise<void> {
+  const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0 })
+  try {
+    const ns = await coordinate.namespace('scale')
+    for (let s = 0; s < SCALE_SPECS; s++) await ns.setWorkSpec({ name: `spec-${s}` })
+  } finally {
+    await coordinate.close()
+  }
+  // Our schema first (the triggers name tables unqualified); no change notifications for the load.
+  const pool = new pg.Pool({ connectionString: url, max: 2, options: '-c search_path=coordinate -c coordinate.notify=off' })
+  try {
+    const { rows } = await pool.query<{ id: string }>(`SELECT s.id::text FROM coordinate.work_spec s JOIN coordinate.namespace n ON n.id = s.namespace_id WHERE n.name = 'scale'`)
+    // Two specs at a time: the machine has two cores.
+    for (let i = 0; i < rows.length; i += 2) {
+      await Promise.all(
+        rows.slice(i, i + 2).map((row) =>
+          pool.query(
+            `INSERT INTO coordinate.work_unit (work_spec_id, name, data)
+             SELECT $1, convert_to('unit-' || lpad(i::text, 8, '0'), 'UTF8'), '\\xa0'::bytea FROM generate_series(1, $2) AS i`,
+            [row.id, SCALE_UNITS],
+          ),
+        ),
+      )
+    }
+    await pool.query('VACUUM ANALYZE coordinate.work_unit')
+  } finally {
+    await pool.end()
+  }
+}
+
+async function scrape(url: string): Promise<{ ms: number; text: string }> {
+  const { value, ms } = await timed(async () => (await request(`${url}/metrics`)).body.text())
+  return { ms, text: value }
+}
+
+async function scrapeAtScale(): Promise<void> {
+  const url = await freshDatabase('coordinate_bench_http_scale')
+  let daemon: DaemonProcess | undefined
+  try {
+    const load = await timed(() => loadScale(url))
+    report(`load ${SCALE_SPECS} specs × ${SCALE_UNITS} units (SQL)`, `${(load.ms / 1000).toFixed(1)} s`)
+    const store = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0 })
+    const counts: number[] = []
+    try {
+      for (let i = 0; i < 3; i++) counts.push((await timed(() => store.observability().unitCounts())).ms)
+    } finally {
+      await store.close()
+    }
+    report('grouped unit count query (what a refresh costs)', `${median(counts).toFixed(0)} ms`)
+    daemon = await startDaemonProcess(url)
+    const first = await scrape(daemon.url)
+    report('first /metrics scrape (waits for the count query)', `${first.ms.toFixed(0)} ms`)
+    const warm: number[] = []
+    for (let i = 0; i < 20; i++) {
+      warm.push((await scrape(daemon.url)).ms)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+    report('later /metrics scrapes, median of 20 (max)', `${median(warm).toFixed(1)} ms (${Math.max(...warm).toFixed(1)} ms)`)
+    const client = restCoordinate(daemon.url, { connections: CONCURRENCY })
+    try {
+      const runs: { scraped: boolean; rate: number }[] = []
+      for (const scraped of [false, true, false, true]) {
+        const scraper = scraped ? setInterval(() => void scrape(daemon!.url), SCRAPE_PERIOD_MS) : undefined
+        if (scraped) void scrape(daemon.url)
+        runs.push({ scraped, rate: await claimRate(client, 'scale', `spec-${runs.length}`, 15) })
+        clearInterval(scraper)
+      }
+      const quiet = runs.filter((r) => !r.scraped).reduce((a, r) => a + r.rate, 0) / 2
+      const scraped = runs.filter((r) => r.scraped).reduce((a, r) => a + r.rate, 0) / 2
+      report(`claim loop over HTTP, scraped every ${SCRAPE_PERIOD_MS / 1000} s`, `${scraped.toFixed(0)} units/s`, { to: 'the same loop unscraped', value: scraped / quiet })
+      report('  unscraped (mean of two 15 s runs)', `${quiet.toFixed(0)} units/s`)
+      const age = /^coordinate_work_units_age_seconds (\S+)$/m.exec((await scrape(daemon.url)).text)?.[1]
+      report('  age of the counts served at the end', `${Number(age).toFixed(1)} s`)
+    } finally {
+      await client.close()
+    }
+  } finally {
+    await daemon?.stop()
+    await dropDatabase('coordinate_bench_http_scale')
+  }
+}
