@@ -1,8 +1,9 @@
 import { benchBulkAdd } from './bulk-add.js'
 import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
-import { benchHttp } from './http.js'
 import { benchCliLoad } from './cli-load.js'
+import { benchDashboard } from './dashboard.js'
+import { benchHttp } from './http.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { benchStartup } from './startup.js'
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   worker: benchWorker,
   'cli-load': benchCliLoad,
   startup: benchStartup,
+  dashboard: benchDashboard,
 }
 
 const chosen = process.argv.slice(2)

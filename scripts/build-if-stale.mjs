@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const stampPath = join(root, 'dist', '.build-stamp')
-const inputDirs = ['src', 'migrations', 'bench']
+const inputDirs = ['src', 'migrations', 'bench', 'ui']
 const inputFiles = ['tsconfig.json', 'tsconfig.build.json', 'package.json']
 
 function listInputs() {
@@ -20,7 +20,7 @@ function listInputs() {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
-      else if (entry.name.endsWith('.ts')) files.push(path)
+      else if (/\.(ts|tsx|css|html)$/.test(entry.name)) files.push(path)
     }
   }
   for (const dir of inputDirs) if (existsSync(join(root, dir))) walk(join(root, dir))
@@ -64,6 +64,10 @@ const startedAt = new Date()
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 const build = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (build.status !== 0) process.exit(build.status ?? 1)
+// The dashboard's front end, served from dist/ui by the HTTP server.
+const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js')
+const ui = spawnSync(process.execPath, [vite, 'build', '--config', join(root, 'ui', 'vite.config.ts')], { stdio: 'inherit' })
+if (ui.status !== 0) process.exit(ui.status ?? 1)
 mkdirSync(join(root, 'dist'), { recursive: true })
 // Dated when the build began, so an input saved during it is newer and triggers the next one.
 writeFileSync(stampPath, inputs.join('\n'))

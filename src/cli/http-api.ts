@@ -45,6 +45,7 @@ export async function startHttpApi(
     metrics: parts.metrics,
     logger: parts.logger.child({ component: 'http' }),
     version: parts.version,
+    dashboard: { queries: parts.store.dashboardQueries() },
     access: { ...(options.token ? { token: options.token } : {}), allowedHosts: options.allowedHosts ?? [] },
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   })

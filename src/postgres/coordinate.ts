@@ -11,6 +11,7 @@ import { expireLeases } from './lease-expiry.js'
 import type { LockService } from '../coordinate/locks.js'
 import { PostgresLocks } from './locks.js'
 import { type PruneResult, type RetentionPolicy, prune } from './retention.js'
+import { DashboardQueries } from './dashboard-queries.js'
 import { type PoolStats, PostgresObservability } from './observability.js'
 
 /** The Coordinate API over PostgreSQL (or PGlite); made by openCoordinate(). */
@@ -73,6 +74,11 @@ export class PostgresCoordinate implements Coordinate {
   /** Unit counts for every namespace. */
   summarize(): Promise<SummaryRecord[]> {
     return summarize(this.#store, {})
+  }
+
+  /** Read-only listings and statistics for the dashboard. */
+  dashboardQueries(): DashboardQueries {
+    return new DashboardQueries(this.#store)
   }
 
   /** Marks every attempt whose lease has run out as expired and frees its unit; returns how many. */

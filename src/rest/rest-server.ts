@@ -13,6 +13,7 @@ import { namespaceRoutes } from './routes-namespaces.js'
 import { workSpecRoutes } from './routes-work-specs.js'
 import { workUnitRoutes } from './routes-work-units.js'
 import { workerRoutes } from './routes-workers.js'
+import { type DashboardOptions, dashboardAndUi } from './ui-routes.js'
 
 /** What the REST server serves and how. */
 export interface RestAppOptions extends HttpAppOptions {
@@ -28,6 +29,8 @@ export interface RestAppOptions extends HttpAppOptions {
   metrics?: DaemonMetrics
   /** Shown at `/`. */
   version?: string
+  /** The dashboard under /ui/ and its /dashboard routes. */
+  dashboard?: DashboardOptions
 }
 
 /** The REST API as a Fastify app (not listening), plus a function ending its event streams. */
@@ -49,6 +52,7 @@ export async function createRestApp(options: RestAppOptions): Promise<{ app: Fas
   workerRoutes(ctx)
   healthRoutes(ctx, options.readiness, metrics?.registry)
   const endStreams = eventRoutes(ctx, options.changes)
+  await dashboardAndUi(ctx, options.dashboard)
   return { app, endStreams }
 }
 
