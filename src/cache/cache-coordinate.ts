@@ -40,6 +40,7 @@ import { CacheMetrics, type CacheLevel, NAMESPACE_LOOKUP } from './metrics.js'
 import { NamespaceProxy } from './namespace-proxy.js'
 import { type CacheOptions, resolveOptions } from './options.js'
 import { RefreshLoop } from './refresh-loop.js'
+import { validateName } from '../coordinate/validation.js'
 
 /** The cache: a Coordinate whose namespaces, specs, units, workers and attempts are proxies. */
 export class CacheCoordinate implements Coordinate {
@@ -111,6 +112,7 @@ export class CacheCoordinate implements Coordinate {
   async namespace(name: string): Promise<NamespaceProxy> {
     const ctx = this.#ctx
     ctx.checkOpen()
+    validateName(name, 'a namespace name')
     const cached = ctx.namespaces.get(name)
     // A proxy whose namespace was destroyed holds no handle: asking again must re-create it.
     if (cached !== undefined && cached.handleCurrent) {

@@ -2,6 +2,7 @@ import { Decoder, Encoder, FLOAT32_OPTIONS, Tag, addExtension } from 'cbor-x'
 import { type DataDict, type DataValue, Tuple, Uuid, describe, isDataDict } from './data.js'
 import { InvalidInputError } from './errors.js'
 import { toCborValue } from './cbor-value.js'
+import { MAX_DATA_BYTES } from './limits.js'
 
 /** CBOR tag for a Python tuple (Diffeo's own). */
 export const TUPLE_TAG = 128
@@ -45,9 +46,11 @@ export const CBOR_OPTIONS = {
 const encoder = new Encoder(CBOR_OPTIONS)
 const decoder = new Decoder(CBOR_OPTIONS)
 
-/** Encodes a data value as CBOR, tuples as tag 128 and UUIDs as tag 37. */
+/** Encodes a data value as CBOR, tuples as tag 128 and UUIDs as tag 37; InvalidInputError beyond MAX_DATA_BYTES. */
 export function encodeData(value: DataValue): Uint8Array {
-  return encoder.encode(toCborValue(value))
+  const bytes = encoder.encode(toCborValue(value))
+  if (bytes.length > MAX_DATA_BYTES) throw new InvalidInputError(`data may have at most ${MAX_DATA_BYTES} bytes as CBOR, not ${bytes.length}`)
+  return bytes
 }
 
 /** Decodes CBOR written by encodeData (or by a Python client) back into a data value. */

@@ -2,6 +2,7 @@ import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../co
 import { SECOND } from '../coordinate/clock.js'
 import { type DataDict, Tuple } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { MAX_UNITS_PER_REQUEST } from '../coordinate/limits.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
 import { LeasedAttempts } from './leased-attempts.js'
@@ -41,7 +42,8 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       const maxJobs = readOptionalInteger(option(options, 'max_jobs'), 'max_jobs')
       const rawNames = option(options, 'work_spec_names')
       const request: AttemptRequest = {
-        numberOfWorkUnits: Math.max(1, maxJobs ?? 1),
+        // Python asks for at least one unit and the batch is capped; fewer units is a valid answer.
+        numberOfWorkUnits: Math.min(MAX_UNITS_PER_REQUEST, Math.max(1, maxJobs ?? 1)),
         lifetimeMs: leaseMs(leaseSeconds, DEFAULT_GET_WORK_LEASE_SECONDS),
         // Python specs have no runtime; workers of other runtimes must not get their work.
         runtimes: [''],

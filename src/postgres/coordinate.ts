@@ -4,7 +4,7 @@ import { PostgresNamespace } from './namespace.js'
 import { summarize } from './summary.js'
 import type { Store } from './store.js'
 import type { Clock } from '../coordinate/clock.js'
-import { InvalidInputError } from '../coordinate/errors.js'
+import { validateName } from '../coordinate/validation.js'
 import type { PostgresChangeFeed } from './change-listener.js'
 import { expireLeases } from './lease-expiry.js'
 import type { LockService } from '../coordinate/locks.js'
@@ -39,7 +39,7 @@ export class PostgresCoordinate implements Coordinate {
 
   /** Gets the namespace with this name, creating it if needed (one statement). */
   async namespace(name: string): Promise<Namespace> {
-    if (typeof name !== 'string') throw new InvalidInputError('a namespace name must be a string')
+    validateName(name, 'a namespace name')
     // Insert-or-select in one statement; an insert racing ours and committing after our
     // snapshot makes both halves come back empty, so try again.
     for (;;) {

@@ -6,7 +6,15 @@ import { guardedUpdate } from './guarded-update.js'
 import { META_COLUMNS, definitionAssignments, metaFromRow } from './work-spec-meta-sql.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
-import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
+import { ChangedNameError, GoneError, NoSuchWorkUnitError } from '../coordinate/errors.js'
+import { validateWorkUnitKeys } from '../coordinate/validation.js'
+import {
+  validateMetaOptions,
+  validatePriorityChange,
+  validateVersionGuard,
+  validateWorkSpecMetaUpdate,
+  validateWorkUnitQuery,
+} from '../coordinate/request-validation.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { type WorkSpecMeta, type WorkSpecMetaUpdate, parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import type { PostgresNamespace } from './namespace.js'
@@ -38,7 +46,8 @@ export class PostgresWorkSpec implements WorkSpec {
   }
 
   /** Replaces the definition and re-derives all meta; the name cannot change. Returns the new version. */
-  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+  async setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    validateVersionGuard(guard)
     const { name, meta } = parseWorkSpecData(data)
     if (name !== this.name) throw new ChangedNameError()
     return guardedUpdate(
@@ -61,12 +70,14 @@ export class PostgresWorkSpec implements WorkSpec {
   }
 
   /** The meta; with counts, available and pending units are counted at the clock's now. */
-  meta(options: { withCounts?: boolean } = {}): Promise<WorkSpecMeta> {
+  async meta(options: { withCounts?: boolean } = {}): Promise<WorkSpecMeta> {
+    validateMetaOptions(options)
     return readWorkSpecMeta(this.#store, this.id, options.withCounts === true)
   }
 
   /** Changes the settable meta fields. */
-  setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+  async setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+    validateWorkSpecMetaUpdate(meta)
     return writeWorkSpecMeta(this.#store, this.id, meta)
   }
 
@@ -95,6 +106,7 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** The selected units in key order. */
   async workUnits(query: WorkUnitQuery = {}): Promise<WorkUnit[]> {
+    validateWorkUnitQuery(query)
     const now = this.#store.now()
     const rows = await this.#store.rows(sql<{ id: string; name: Uint8Array }>`
       SELECT u.id::text, u.name FROM work_unit u
@@ -105,6 +117,7 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** Snapshots of the units with these keys, in one query. */
   async workUnitSnapshots(keys: readonly WorkUnitKey[]): Promise<WorkUnitSnapshot[]> {
+    validateWorkUnitKeys(keys)
     if (keys.length === 0) return []
     const names = keys.map((key) => bytea(keyOf(key)))
     const rows = await this.#store.rows(snapshotSql(sql`u.work_spec_id = ${this.id} AND u.name = ANY(${names}::bytea[]) ORDER BY u.name`))
@@ -123,14 +136,14 @@ export class PostgresWorkSpec implements WorkSpec {
   }
 
   /** Sets the priority of the selected units. */
-  setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
-    checkPriority(priority)
+  async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
+    validatePriorityChange(query, priority, 'a work unit priority')
     return this.#updatePriorities(query, sql`${priority}::double precision`)
   }
 
   /** Adds `delta` to the priority of the selected units. */
-  adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
-    checkPriority(delta)
+  async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
+    validatePriorityChange(query, delta, 'a priority adjustment')
     return this.#updatePriorities(query, sql`work_unit.priority + ${delta}::double precision`)
   }
 
@@ -145,6 +158,7 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** Deletes the selected units (their attempts go by cascade) in one statement. */
   async deleteWorkUnits(query: WorkUnitQuery = {}): Promise<number> {
+    validateWorkUnitQuery(query)
     const now = this.#store.now()
     const row = await this.#store.row(sql<{ count: number }>`
       WITH deleted AS (
@@ -159,11 +173,5 @@ export class PostgresWorkSpec implements WorkSpec {
   /** Unit counts for this spec. */
   summarize(): Promise<SummaryRecord[]> {
     return summarize(this.#store, { workSpecId: this.id })
-  }
-}
-
-function checkPriority(value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidInputError(`a priority must be a finite number, not ${String(value)}`)
   }
 }

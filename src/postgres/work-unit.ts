@@ -1,8 +1,10 @@
 import { sql } from 'kysely'
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
-import { type DataDict, assertDataDict, workUnitKeyName } from '../coordinate/data.js'
-import { GoneError, InvalidInputError } from '../coordinate/errors.js'
+import { type DataDict, workUnitKeyName } from '../coordinate/data.js'
+import { GoneError } from '../coordinate/errors.js'
+import { validateDataDict } from '../coordinate/validation.js'
+import { validateVersionGuard, validateWorkUnitMeta } from '../coordinate/request-validation.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
 import { guardedUpdate } from './guarded-update.js'
@@ -48,8 +50,9 @@ export class PostgresWorkUnit implements WorkUnit {
   }
 
   /** Replaces the unit's own data, optionally only if it is still at `guard.ifVersion`. */
-  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
-    assertDataDict(data)
+  async setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    validateDataDict(data)
+    validateVersionGuard(guard)
     return guardedUpdate(this.#store, 'work_unit', this.id, sql`data = ${Buffer.from(encodeData(data))}`, guard, 'Work unit')
   }
 
@@ -71,13 +74,7 @@ export class PostgresWorkUnit implements WorkUnit {
 
   /** Changes the fields present in `meta`; `notBefore: null` clears the delay. */
   async setMeta(meta: Partial<WorkUnitMeta>): Promise<void> {
-    const { priority, notBefore } = meta
-    if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
-      throw new InvalidInputError('a work unit priority must be a finite number')
-    }
-    if (notBefore !== undefined && notBefore !== null && !(notBefore instanceof Date)) {
-      throw new InvalidInputError('a work unit notBefore must be a Date or null')
-    }
+    const { priority, notBefore } = validateWorkUnitMeta(meta)
     const rows = await this.#store.rows(sql`
       UPDATE work_unit SET
         priority = COALESCE(${priority ?? null}::double precision, priority),
