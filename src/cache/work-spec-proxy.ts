@@ -218,13 +218,13 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** Sets the priority of the selected units; the cached ones are invalidated. */
   async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
-    validatePriorityChange(query, priority, 'a work unit priority')
+    query = validatePriorityChange(query, priority, 'a work unit priority')
     return this.#bulk(query, (spec) => spec.setWorkUnitPriorities(query, priority))
   }
 
   /** Adds `delta` to the priority of the selected units; the cached ones are invalidated. */
   async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
-    validatePriorityChange(query, delta, 'a priority adjustment')
+    query = validatePriorityChange(query, delta, 'a priority adjustment')
     return this.#bulk(query, (spec) => spec.adjustWorkUnitPriorities(query, delta))
   }
 

@@ -124,7 +124,8 @@ export function validateAttemptRequest(request: unknown): AttemptRequest {
 /** Checks a worker heartbeat: data dict, valid times, a text mode. */
 export function validateWorkerUpdate(update: unknown): WorkerUpdate {
   const u = validateRecord(update as WorkerUpdate | undefined, 'a worker update')
-  validateOptionalDataDict(u.data, 'worker data')
+  // null is not "no change" here: the backend would store it and the worker's data would stop reading as a dict.
+  if (u.data !== undefined) validateDataDict(u.data, 'worker data')
   if (u.now !== undefined) validateTime(u.now, 'worker update now')
   if (u.expiration !== undefined) validateTime(u.expiration, 'worker expiration')
   if (u.mode !== undefined) validateText(u.mode, 'a worker mode')
@@ -159,10 +160,10 @@ export function validateRetry(data: unknown, delayMs: unknown): void {
   if (delayMs !== undefined) validateDelayMs(delayMs, 'retry delayMs')
 }
 
-/** Checks a priority for setWorkUnitPriorities or a delta for adjustWorkUnitPriorities, with the query. */
-export function validatePriorityChange(query: unknown, value: unknown, what: string): void {
-  validateWorkUnitQuery(query)
+/** Checks a priority for setWorkUnitPriorities or a delta for adjustWorkUnitPriorities; returns the query (a missing one selects all). */
+export function validatePriorityChange(query: unknown, value: unknown, what: string): WorkUnitQuery {
   validateUnitPriority(value, what)
+  return validateWorkUnitQuery(query)
 }
 
 /** Checks a boolean flag. */

@@ -137,13 +137,13 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** Sets the priority of the selected units. */
   async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
-    validatePriorityChange(query, priority, 'a work unit priority')
+    query = validatePriorityChange(query, priority, 'a work unit priority')
     return this.#updatePriorities(query, sql`${priority}::double precision`)
   }
 
   /** Adds `delta` to the priority of the selected units. */
   async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
-    validatePriorityChange(query, delta, 'a priority adjustment')
+    query = validatePriorityChange(query, delta, 'a priority adjustment')
     return this.#updatePriorities(query, sql`work_unit.priority + ${delta}::double precision`)
   }
 
