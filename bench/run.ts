@@ -1,6 +1,7 @@
 import { benchBulkAdd } from './bulk-add.js'
 import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
+import { benchCliLoad } from './cli-load.js'
 import { benchJobserver } from './jobserver.js'
 import { benchScale } from './scale.js'
 import { describeMachine } from './support.js'
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   claim: benchClaimLoop,
   cache: benchCache,
   jobserver: benchJobserver,
+  'cli-load': benchCliLoad,
 }
 
 const chosen = process.argv.slice(2)

@@ -7,6 +7,7 @@ describe('package entry', () => {
     expect(typeof coordinateTs.cacheCoordinate).toBe('function')
     expect(typeof coordinateTs.runDaemon).toBe('function')
     expect(typeof coordinateTs.JobServer).toBe('function')
+    expect(typeof coordinateTs.runWorkers).toBe('function')
     expect(new coordinateTs.NoSuchWorkSpecError('x')).toBeInstanceOf(coordinateTs.CoordinateError)
   })
 

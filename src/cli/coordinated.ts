@@ -1,60 +1,98 @@
 #!/usr/bin/env node
-// The `coordinated` command: parses argv, runs the daemon (src/cli/daemon.ts) and turns
-// signals into a graceful stop. Everything worth testing lives in runDaemon.
+// The `coordinated` command: parses argv, runs the daemon (src/cli/daemon.ts), turns signals
+// into a graceful stop bounded by a watchdog, and reports a failed start as one sentence on
+// stderr with an exit status of its own (src/cli/exit-codes.ts).
 import { constants } from 'node:os'
-import { runDaemon } from './daemon.js'
-import { createLogger } from './logging.js'
-import { USAGE, UsageError, parseCommandLine } from './options.js'
+import type { Logger } from 'pino'
+import { type DaemonHandle, runDaemon } from './daemon.js'
+import { ExitCode } from './exit-codes.js'
+import { createLogger, defaultLogFormat, prettyDestination } from './logging.js'
+import { type DaemonCommandLine, USAGE, UsageError, parseCommandLine } from './options.js'
+import { type ShutdownWatchdog, armShutdownWatchdog } from './shutdown-watchdog.js'
+import { explainStartFailure } from './start-failure.js'
+
+// The watchdog ends the process this long after the shutdown timeout, whatever hangs.
+const WATCHDOG_MARGIN_MS = 1000
 
 async function main(argv: readonly string[]): Promise<void> {
-  let parsed
-  try {
-    parsed = parseCommandLine(argv)
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`coordinated: ${error.message}\n\n${USAGE}`)
-    process.exitCode = 2
-    return
+  // Listening first: a signal during the start must stop the daemon once it is up, not kill
+  // the process halfway through creating a data directory.
+  let signalled: NodeJS.Signals | undefined
+  let onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(signalExitCode(signal))
+    signalled = signal
   }
-  if (parsed.help) {
-    process.stdout.write(USAGE)
-    return
-  }
-  const logger = createLogger(parsed.options.logLevel)
-  let daemon
-  try {
-    daemon = await runDaemon({ ...parsed.options, logger })
-  } catch (error) {
-    logger.fatal({ err: error }, 'coordinated failed to start')
-    logger.flush()
-    process.exit(1)
-  }
+  process.on('SIGINT', (signal) => onSignal(signal))
+  process.on('SIGTERM', (signal) => onSignal(signal))
+
+  const options = commandLine(argv)
+  if (!options) return
+  const logger = await openLogger(options)
   const exit = (code: number): never => {
     logger.flush()
     process.exit(code)
   }
-  let stopping = false
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // The operator asked twice: do not wait for anything.
-      logger.warn({ signal }, 'second signal; exiting now')
-      exit(128 + (constants.signals[signal] ?? 0))
-    }
-    stopping = true
+  let watchdog: ShutdownWatchdog | undefined
+  let daemon: DaemonHandle
+  try {
+    daemon = await runDaemon({ ...options, logger, onShutdownStage: (stage) => watchdog?.stage(stage) })
+  } catch (error) {
+    const failure = explainStartFailure(error)
+    logger.debug({ err: error }, 'start failed')
+    process.stderr.write(`coordinated: ${failure.sentence}\n`)
+    exit(failure.exitCode)
+  }
+  const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'signal received; stopping')
+    watchdog = armShutdownWatchdog({ limitMs: options.shutdownTimeoutMs + WATCHDOG_MARGIN_MS, logger, exit, exitCode: ExitCode.shutdownIncomplete, stage: 'draining requests' })
     daemon.stop().then(
-      () => exit(0),
+      (report) => {
+        watchdog?.disarm()
+        exit(report.databaseClosed ? ExitCode.stopped : ExitCode.shutdownIncomplete)
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')
-        exit(1)
+        exit(ExitCode.shutdownIncomplete)
       },
     )
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  onSignal = (signal) => {
+    if (signalled) {
+      // The operator asked twice: do not wait for anything.
+      logger.warn({ signal }, 'second signal; exiting now')
+      exit(signalExitCode(signal))
+    }
+    signalled = signal
+    stop(signal)
+  }
+  if (signalled) stop(signalled)
+}
+
+/** The parsed command line, or undefined once --help or a usage error has been handled. */
+function commandLine(argv: readonly string[]): DaemonCommandLine | undefined {
+  try {
+    const parsed = parseCommandLine(argv)
+    if (!parsed.help) return parsed.options
+    process.stdout.write(USAGE)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`coordinated: ${error.message}\n\n${USAGE}`)
+    process.exitCode = ExitCode.usage
+    return undefined
+  }
+}
+
+async function openLogger(options: DaemonCommandLine): Promise<Logger> {
+  const format = options.logFormat ?? defaultLogFormat()
+  return createLogger(options.logLevel, format === 'pretty' ? await prettyDestination() : undefined)
+}
+
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0)
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`coordinated: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(1)
+  process.exit(ExitCode.failed)
 })

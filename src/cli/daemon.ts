@@ -2,17 +2,22 @@ import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
-import { CborRpcServer, DEFAULT_CBORRPC_PORT, type RpcHandler } from '../cborrpc/server.js'
+import { CborRpcServer, DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
+import type { Coordinate } from '../coordinate/api.js'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import type { DataDict } from '../coordinate/data.js'
+import { InvalidInputError } from '../coordinate/errors.js'
 import { JobServer } from '../jobserver/job-server.js'
 import { lockMethods } from '../jobserver/locks.js'
 import type { PostgresCoordinate } from '../postgres/coordinate.js'
 import { openCoordinate } from '../postgres/open.js'
 import { loadConfigFile } from './config.js'
+import { type ShutdownReport, type ShutdownStage, shutDown } from './daemon-shutdown.js'
+import { InFlight } from './in-flight.js'
 import { createLogger, rpcLogger } from './logging.js'
 import { DEFAULT_DATA_DIR } from './options.js'
 import { wrapBackend } from './serve-through-cache.js'
+import { DaemonStartError, databaseUrlProblem, redactUrl, startStep } from './start-error.js'
 
 /** How to run the daemon: the command line's settings, plus what a program or test may inject. */
 export interface DaemonOptions {
@@ -39,24 +44,28 @@ export interface DaemonOptions {
   shutdownTimeoutMs?: number
   /** Default: the system clock. */
   clock?: Clock
+  /** Told each shutdown stage as it begins, for a watchdog to report where a stop hangs. */
+  onShutdownStage?: (stage: ShutdownStage) => void
 }
 
 /** A running daemon. */
 export interface DaemonHandle {
   /** Where it listens (the real port when 0 was asked for). */
   readonly address: { host: string; port: number }
-  /** Stops accepting, finishes (or after the timeout abandons) running requests, closes the database. Idempotent. */
-  stop(): Promise<void>
+  /**
+   * Stops accepting, finishes (or after the timeout abandons) running requests, closes the
+   * database; resolves within the shutdown timeout plus 0.7 s whatever hangs. Idempotent.
+   */
+  stop(): Promise<ShutdownReport>
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
-// After abandoning requests, how long to let the error answers go out before closing the database anyway.
-const ABANDON_GRACE_MS = 2_000
-// How long closing the database may take before stop() returns without it.
-const DATABASE_CLOSE_GRACE_MS = 5_000
 
 /**
- * Opens the store, serves namespace "" over CBOR-RPC, and returns once it listens.
+ * Starts the daemon and returns once it serves: checks the options, reads the config file,
+ * binds the listener (before the database, so a busy port fails at once and leaves nothing
+ * behind), opens the database, and serves namespace "" over CBOR-RPC. A failure throws a
+ * DaemonStartError naming the step, after closing whatever was opened.
  *
  * @example
  * const daemon = await runDaemon({ databaseUrl: process.env.DATABASE_URL, port: 0 })
@@ -65,121 +74,81 @@ const DATABASE_CLOSE_GRACE_MS = 5_000
  */
 export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHandle> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info')
-  const config = options.config ?? (options.configFile !== undefined ? await loadConfigFile(options.configFile) : {})
-  const database = options.databaseUrl
-    ? { kind: 'postgres' as const, where: redactUrl(options.databaseUrl) }
-    : { kind: 'pglite' as const, where: resolve(options.dataDir ?? DEFAULT_DATA_DIR) }
-  const coordinate: PostgresCoordinate = await openCoordinate({
+  const database = await startStep('options', 'the options', () => checkOptions(options))
+  const config = await startStep('config', options.configFile ?? 'the config', () => readConfig(options))
+  const requests = new InFlight()
+  const server = new CborRpcServer(requests.handler, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? DEFAULT_CBORRPC_PORT,
+    logger: rpcLogger(logger),
+  })
+  const address = await startStep('listen', `${options.host ?? '127.0.0.1'}:${options.port ?? DEFAULT_CBORRPC_PORT}`, () => server.listen())
+  let coordinate: PostgresCoordinate
+  try {
+    coordinate = await startStep('database', database.where, () => openDatabase(database, options))
+  } catch (error) {
+    await server.close()
+    throw error
+  }
+  const backend = wrapBackend(coordinate)
+  const closeDatabase = async (): Promise<void> => {
+    if (backend !== coordinate) await backend.close()
+    await coordinate.close()
+  }
+  try {
+    requests.serve(await jobServer(backend, coordinate, config, options).then((jobs) => jobs.handler))
+  } catch (error) {
+    await server.close()
+    await closeDatabase()
+    throw new DaemonStartError('database', database.where, error)
+  }
+  logger.info({ address: `${address.host}:${address.port}`, database: database.kind, databaseLocation: database.where, version: packageVersion() }, 'coordinated started')
+  let stopping: Promise<ShutdownReport> | undefined
+  const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  return {
+    address,
+    stop: () => (stopping ??= shutDown({ server, requests, closeDatabase, logger, timeoutMs, ...(options.onShutdownStage ? { onStage: options.onShutdownStage } : {}) })),
+  }
+}
+
+/** Which database the daemon keeps its state in, and how to name it in logs and errors. */
+interface DatabaseChoice {
+  kind: 'postgres' | 'pglite'
+  /** The URL with its password hidden, or the data directory's absolute path. */
+  where: string
+}
+
+function checkOptions(options: DaemonOptions): DatabaseChoice {
+  const port = options.port ?? DEFAULT_CBORRPC_PORT
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError(`port must be an integer from 0 to 65535, not ${port}`)
+  const timeout = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidInputError(`shutdownTimeoutMs must be a number of milliseconds, not ${timeout}`)
+  if (!options.databaseUrl) return { kind: 'pglite', where: resolve(options.dataDir ?? DEFAULT_DATA_DIR) }
+  const problem = databaseUrlProblem(options.databaseUrl)
+  if (problem) throw new InvalidInputError(`databaseUrl ${problem}: ${JSON.stringify(redactUrl(options.databaseUrl))}`)
+  return { kind: 'postgres', where: redactUrl(options.databaseUrl) }
+}
+
+async function readConfig(options: DaemonOptions): Promise<DataDict> {
+  if (options.config) return options.config
+  return options.configFile !== undefined ? await loadConfigFile(options.configFile) : {}
+}
+
+function openDatabase(database: DatabaseChoice, options: DaemonOptions): Promise<PostgresCoordinate> {
+  return openCoordinate({
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: database.where }),
     ...(options.clock ? { clock: options.clock } : {}),
   })
-  try {
-    const backend = wrapBackend(coordinate)
-    const jobs = new JobServer({
-      namespace: await backend.namespace(''),
-      config,
-      clock: options.clock ?? systemClock,
-      // Locks bypass the cache: they must be decided by the database every time.
-      lockMethods: lockMethods(coordinate.locks()),
-    })
-    const requests = new InFlight(jobs.handler)
-    const server = new CborRpcServer(requests.handler, {
-      host: options.host ?? '127.0.0.1',
-      port: options.port ?? DEFAULT_CBORRPC_PORT,
-      logger: rpcLogger(logger),
-    })
-    const address = await server.listen()
-    logger.info({ address: `${address.host}:${address.port}`, database: database.kind, databaseLocation: database.where, version: packageVersion() }, 'coordinated started')
-    let stopping: Promise<void> | undefined
-    const shutdown = async (): Promise<void> => {
-      const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
-      logger.info({ inFlight: requests.count, connections: server.connectionCount }, 'shutting down')
-      const closed = server.close()
-      if (!(await settlesWithin(closed, timeoutMs))) {
-        logger.warn({ inFlight: requests.count, connections: server.connectionCount, timeoutMs }, 'requests still running at the shutdown timeout; abandoning them')
-        requests.abandon()
-        if (!(await settlesWithin(closed, ABANDON_GRACE_MS))) {
-          logger.warn({ connections: server.connectionCount }, 'connections still open; closing the database anyway')
-        }
-      }
-      // An abandoned request can still hold a pooled connection (waiting on a lock, say), and
-      // closing the pool waits for it; past the grace period, stop without waiting further.
-      const closing = (async () => {
-        if (backend !== coordinate) await backend.close()
-        await coordinate.close()
-      })()
-      if (!(await settlesWithin(closing, DATABASE_CLOSE_GRACE_MS))) {
-        logger.warn({ graceMs: DATABASE_CLOSE_GRACE_MS }, 'the database did not close in time; leaving it to close on its own')
-        closing.catch((error: unknown) => logger.error({ err: error }, 'closing the database failed'))
-      }
-      logger.info('coordinated stopped')
-    }
-    return {
-      address,
-      stop: () => (stopping ??= shutdown()),
-    }
-  } catch (error) {
-    await coordinate.close()
-    throw error
-  }
 }
 
-/**
- * Counts the requests being served and can abandon them: CborRpcServer.close() waits for every
- * answer, and a request stuck on the database (a lock wait, a lost connection) must not hold
- * the shutdown forever. Abandoning answers each with an error; the connection then ends as usual.
- */
-class InFlight {
-  readonly handler: RpcHandler
-  #count = 0
-  #abandoned = false
-  readonly #abandon: Promise<never>
-  #reject!: (error: Error) => void
-
-  constructor(inner: RpcHandler) {
-    this.#abandon = new Promise<never>((_, reject) => {
-      this.#reject = reject
-    })
-    // Nobody may be waiting when it rejects; that must not count as an unhandled rejection.
-    this.#abandon.catch(() => undefined)
-    this.handler = async (method, params, context) => {
-      if (this.#abandoned) throw new Error('coordinated is shutting down')
-      this.#count++
-      try {
-        return await Promise.race([inner(method, params, context), this.#abandon])
-      } finally {
-        this.#count--
-      }
-    }
-  }
-
-  /** Requests received and not yet answered. */
-  get count(): number {
-    return this.#count
-  }
-
-  /** Makes every running and later request fail at once. */
-  abandon(): void {
-    this.#abandoned = true
-    this.#reject(new Error('coordinated is shutting down; the request was abandoned'))
-  }
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
+async function jobServer(backend: Coordinate, coordinate: PostgresCoordinate, config: DataDict, options: DaemonOptions): Promise<JobServer> {
+  return new JobServer({
+    namespace: await backend.namespace(''),
+    config,
+    clock: options.clock ?? systemClock,
+    // Locks bypass the cache: they must be decided by the database every time.
+    lockMethods: lockMethods(coordinate.locks()),
   })
-  try {
-    return await Promise.race([promise.then(() => true), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** A database URL with its password hidden, for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
 let version: string | undefined

@@ -1,7 +1,9 @@
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { LevelWithSilent } from 'pino'
 import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
-import { isLogLevel, LOG_LEVELS } from './logging.js'
+import { ExitCode } from './exit-codes.js'
+import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logging.js'
+import { databaseUrlProblem, redactUrl } from './start-error.js'
 
 /** What the command line asks of the daemon; runDaemon takes this plus what tests inject. */
 export interface DaemonCommandLine {
@@ -11,6 +13,10 @@ export interface DaemonCommandLine {
   port: number
   configFile?: string
   logLevel: LevelWithSilent
+  /** Default: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat
+  /** How long a stop lets running requests finish, in ms. */
+  shutdownTimeoutMs: number
 }
 
 /** The outcome of parsing argv: run with options, or print the help. */
@@ -18,6 +24,8 @@ export type ParsedCommandLine = { help: true } | { help: false; options: DaemonC
 
 /** Where embedded PGlite keeps its files when no database URL is given. */
 export const DEFAULT_DATA_DIR = './coordinate-data'
+
+const DEFAULT_SHUTDOWN_TIMEOUT_S = 10
 
 /** The `coordinated --help` text. */
 export const USAGE = `Usage: coordinated [options]
@@ -31,10 +39,18 @@ Options:
   --listen HOST:PORT   address to serve on (default 127.0.0.1:${DEFAULT_CBORRPC_PORT}; port 0 picks one)
   --config FILE.yaml   configuration returned by get_config (default: empty)
   --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default info)
+  --log-format FORMAT  ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)
+  --shutdown-timeout S seconds a stop lets running requests finish (default ${DEFAULT_SHUTDOWN_TIMEOUT_S})
   -h, --help           print this help and exit
 
 SIGINT or SIGTERM stops accepting connections, lets running requests finish (for at most
-10 s) and exits; a second signal exits at once.
+--shutdown-timeout seconds, then answers them with an error), closes the database and exits;
+the process is gone at most a second after the timeout, whatever hangs. A second signal exits
+at once.
+
+Exit status: ${ExitCode.stopped} stopped when asked; ${ExitCode.usage} bad command line; ${ExitCode.config} unusable --config file;
+${ExitCode.listen} cannot listen on --listen; ${ExitCode.database} cannot open the database; ${ExitCode.shutdownIncomplete} a stop did not finish
+in time; ${ExitCode.failed} anything else; 130/143 a second SIGINT/SIGTERM.
 `
 
 /** A command line the daemon cannot run with; the message says why. */
@@ -42,33 +58,46 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-/** Parses the daemon's arguments (without node and the script); throws UsageError on bad ones. */
-export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
-  let values
+type FlagsConfig = NonNullable<ParseArgsConfig['options']>
+type Flags<T extends FlagsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']
+
+/** Parses `--flag value` arguments against `options`, no positionals; throws UsageError on bad ones. */
+export function parseFlags<const T extends FlagsConfig>(argv: readonly string[], options: T): Flags<T> {
   try {
-    ;({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        'database-url': { type: 'string' },
-        'data-dir': { type: 'string' },
-        listen: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }))
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error))
   }
+}
+
+/** Parses the daemon's arguments (without node and the script); throws UsageError on bad ones. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
+  const values = parseFlags(argv, {
+    'database-url': { type: 'string' },
+    'data-dir': { type: 'string' },
+    listen: { type: 'string' },
+    config: { type: 'string' },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  })
   if (values.help) return { help: true }
   const logLevel = values['log-level'] ?? 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`)
+  const logFormat = values['log-format']
+  if (logFormat !== undefined && !isLogFormat(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not ${logFormat}`)
   const { host, port } = parseListen(values.listen ?? `127.0.0.1:${DEFAULT_CBORRPC_PORT}`)
+  const shutdownTimeoutMs = parseSeconds(values['shutdown-timeout'] ?? String(DEFAULT_SHUTDOWN_TIMEOUT_S))
   const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined)
-  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel }
-  if (databaseUrl !== undefined) options.databaseUrl = databaseUrl
+  const options: DaemonCommandLine = { dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR, host, port, logLevel, shutdownTimeoutMs }
+  if (logFormat !== undefined) options.logFormat = logFormat
+  if (databaseUrl !== undefined) {
+    const problem = databaseUrlProblem(databaseUrl)
+    const from = values['database-url'] === undefined ? '$DATABASE_URL' : '--database-url'
+    if (problem) throw new UsageError(`${from} ${problem}: ${JSON.stringify(redactUrl(databaseUrl))} (expected postgres://USER@HOST:PORT/DATABASE)`)
+    options.databaseUrl = databaseUrl
+  }
   if (values.config !== undefined) options.configFile = values.config
   return { help: false, options }
 }
@@ -83,4 +112,10 @@ export function parseListen(text: string): { host: string; port: number } {
   const port = Number(portText)
   if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--listen must be HOST:PORT, not ${text}`)
   return { host, port }
+}
+
+function parseSeconds(text: string): number {
+  const seconds = Number(text)
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--shutdown-timeout must be a number of seconds, not ${text}`)
+  return Math.round(seconds * 1000)
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { AttemptCompletion } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
@@ -6,16 +5,12 @@ import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from
 import { parseWorkUnitOutput } from '../coordinate/work-unit-output.js'
 import type { Executor, Store } from './store.js'
 import { upsertWorkUnits } from './work-unit-upsert.js'
-import { bytea } from './sql-fragments.js'
+import { bytea } from './sql/fragments.js'
+import { countAttemptsSql } from './sql/attempt.js'
 import { isPgError } from './migrate.js'
+import { CHAINED_OUTPUTS_SQL, CHAINS, COMPLETE_SQL, type ChainedOutputRow, NOT_PENDING } from './sql/complete.js'
 import type { PostgresAttempt } from './attempt.js'
 import type { PostgresWorkSpec } from './work-spec.js'
-
-interface CompletionRow {
-  attempt_id: string
-  data: Uint8Array
-  next_spec_id: string
-}
 
 /**
  * Finishes or fails attempts in one call, all or nothing: if any attempt is not pending (or is
@@ -48,7 +43,7 @@ export async function completeAttempts(store: Store, completions: readonly Attem
       // inserts announce themselves through the trigger).
       await store.transaction(async (trx) => {
         await store.call(COMPLETE_SQL, [ids, statuses, datas, now, true], trx)
-        const rows = await store.call<CompletionRow>(CHAINED_OUTPUTS_SQL, [ids], trx)
+        const rows = await store.call<ChainedOutputRow>(CHAINED_OUTPUTS_SQL, [ids], trx)
         for (const row of rows) await chainOutput(store, trx, row, now)
       })
     }
@@ -57,14 +52,6 @@ export async function completeAttempts(store: Store, completions: readonly Attem
     throw isPgError(error, NOT_PENDING) ? await whyNotPending(store, ids) : error
   }
 }
-
-// SQLSTATEs raised by complete_attempts (migrations/claim-functions.ts).
-const NOT_PENDING = 'CO001'
-const CHAINS = 'CO002'
-
-// Fixed texts, so each runs as one prepared statement per connection (Store.call).
-const COMPLETE_SQL = `SELECT complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4, $5)`
-const CHAINED_OUTPUTS_SQL = `SELECT attempt_id::text, data, next_spec_id::text FROM chained_outputs($1::bigint[])`
 
 // What the completion call leaves unannounced (it is quiet): its units, per spec.
 function announce(store: Store, completions: readonly AttemptCompletion[]): void {
@@ -80,7 +67,7 @@ function announce(store: Store, completions: readonly AttemptCompletion[]): void
   for (const [spec, keys] of bySpec) notifications.unitsChanged(spec.namespace.name, spec.name, keys)
 }
 
-async function chainOutput(store: Store, trx: Executor, row: CompletionRow, now: Date): Promise<void> {
+async function chainOutput(store: Store, trx: Executor, row: ChainedOutputRow, now: Date): Promise<void> {
   const output = decodeDataDict(row.data).output
   const units = parseWorkUnitOutput(output, now).map((u) => ({
     key: bytea(u.key),
@@ -92,6 +79,6 @@ async function chainOutput(store: Store, trx: Executor, row: CompletionRow, now:
 }
 
 async function whyNotPending(store: Store, ids: string[], executor?: Executor): Promise<Error> {
-  const rows = await store.rows(sql<{ n: number }>`SELECT count(*)::integer AS n FROM attempt WHERE id = ANY(${ids}::bigint[])`, executor)
+  const rows = await store.rows(countAttemptsSql(ids), executor)
   return rows[0]?.n === ids.length ? new NotPendingError() : new GoneError('Attempt')
 }

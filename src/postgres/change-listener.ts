@@ -103,7 +103,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 }
 
-/** Reads a payload sent by the notify triggers (migrations/0003); unknown shapes are ignored. */
+/** Reads a payload sent by the notify triggers (migrations/0001_baseline.ts); unknown shapes are ignored. */
 export function parsePayload(payload: string): ChangeEvent | undefined {
   let message: { t?: unknown; n?: unknown; s?: unknown; k?: unknown }
   try {

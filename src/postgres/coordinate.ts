@@ -1,6 +1,6 @@
-import { sql } from 'kysely'
 import type { Coordinate, Namespace, SummaryRecord } from '../coordinate/api.js'
 import { PostgresNamespace } from './namespace.js'
+import { NAMESPACES_SQL, namespaceIdSql } from './sql/namespace.js'
 import { summarize } from './summary.js'
 import type { Store } from './store.js'
 import type { Clock } from '../coordinate/clock.js'
@@ -40,24 +40,16 @@ export class PostgresCoordinate implements Coordinate {
   /** Gets the namespace with this name, creating it if needed (one statement). */
   async namespace(name: string): Promise<Namespace> {
     validateName(name, 'a namespace name')
-    // Insert-or-select in one statement; an insert racing ours and committing after our
-    // snapshot makes both halves come back empty, so try again.
+    // Insert-or-select; empty when a racing insert hid both halves, so try again.
     for (;;) {
-      const row = await this.#store.row(sql<{ id: string }>`
-        WITH inserted AS (
-          INSERT INTO namespace (name) VALUES (${name}) ON CONFLICT (name) DO NOTHING RETURNING id
-        )
-        SELECT id::text FROM inserted
-        UNION ALL
-        SELECT id::text FROM namespace WHERE name = ${name}
-        LIMIT 1`)
+      const row = await this.#store.row(namespaceIdSql(name))
       if (row) return new PostgresNamespace(this.#store, row.id, name)
     }
   }
 
   /** Every namespace, sorted by name. */
   async namespaces(): Promise<Namespace[]> {
-    const rows = await this.#store.rows(sql<{ id: string; name: string }>`SELECT id::text, name FROM namespace ORDER BY name`)
+    const rows = await this.#store.rows(NAMESPACES_SQL)
     return rows.map((row) => new PostgresNamespace(this.#store, row.id, row.name))
   }
 

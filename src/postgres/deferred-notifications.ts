@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
+import { notifySql } from './sql/notify.js'
 
-// The same limits as the notify trigger (migrations/0003): list keys only for small changes.
+// The same limits as the notify trigger (migrations/0001_baseline.ts): list keys only for small changes.
 const MAX_KEYS = 20
 const MAX_KEY_BYTES = 1500
 // How long changes gather before one NOTIFY statement carries them all: a claim-and-finish loop
@@ -83,9 +84,7 @@ export class DeferredNotifications {
       )
       this.#pending.clear()
       try {
-        // A notification carries no data to keep, so its commit need not wait for a WAL flush.
-        await sql`SELECT set_config('synchronous_commit', 'off', true), pg_notify(${this.channel}, p)
-          FROM unnest(${payloads}::text[]) AS p`.execute(this.db)
+        await notifySql(this.channel, payloads).execute(this.db)
       } catch {
         // The pool is closing or the server went away; listeners resync when they reconnect.
       }

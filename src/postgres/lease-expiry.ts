@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { expireLeasesSql } from './sql/attempt.js'
 import type { Store } from './store.js'
 
 /**
@@ -8,16 +8,6 @@ import type { Store } from './store.js'
  */
 export async function expireLeases(store: Store, specId?: string): Promise<number> {
   const now = store.now()
-  const inSpec = specId === undefined ? sql`` : sql`AND work_spec_id = ${specId}`
-  const row = await store.row(sql<{ n: number }>`
-    WITH expired AS (
-      UPDATE attempt SET status = 'expired', active = false, end_time = expiration_time
-      WHERE status = 'pending' AND expiration_time < ${now} ${inSpec}
-      RETURNING id, work_unit_id
-    ), freed AS (
-      UPDATE work_unit u SET state = 'available', active_attempt_id = NULL, lease_expires = NULL, version = nextval('version_seq')
-      FROM expired e WHERE u.id = e.work_unit_id AND u.active_attempt_id = e.id
-    )
-    SELECT count(*)::integer AS n FROM expired`)
+  const row = await store.row(expireLeasesSql(now, specId))
   return row?.n ?? 0
 }

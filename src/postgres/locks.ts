@@ -1,4 +1,4 @@
-import { type Transaction, sql } from 'kysely'
+import type { Transaction } from 'kysely'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, type DataValue, Tuple, isDataDict } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
@@ -13,9 +13,21 @@ import {
   notHeldMessage,
   notLockableMessage,
 } from '../coordinate/locks.js'
+import {
+  LOCK_TABLE_SQL,
+  READ_COMMITTED_SQL,
+  blockedLocksSql,
+  deleteExpiredLocksSql,
+  deleteLockRangeSql,
+  deleteLocksSql,
+  insertLocksSql,
+  liveLockOwnersSql,
+  lockOwnersSql,
+  renewLocksSql,
+} from './sql/locks.js'
 import type { Store } from './store.js'
 
-// Storage: one row of `path_lock` per locked path (migrations/0002_locks.ts), keyed by the
+// Storage: one row of `path_lock` per locked path (migrations/0001_baseline.ts), keyed by the
 // concatenated canonical CBOR of its labels, so that prefix tests are byte-prefix tests.
 //
 // Concurrency: every writing operation runs in one READ COMMITTED transaction that starts by
@@ -130,7 +142,7 @@ export class PostgresLocks implements LockService {
         if (held !== owner) return { ok: false, message: heldByMessage(paths[i]!, held ?? null) }
       }
       if (request.keys.length > 0) {
-        await this.#store.rows(sql`UPDATE path_lock SET deadline = ${deadline} WHERE key = ANY(${request.keys}::bytea[])`, trx)
+        await this.#store.rows(renewLocksSql(request.keys, deadline), trx)
       }
       return { ok: true, message: null }
     })
@@ -141,8 +153,7 @@ export class PostgresLocks implements LockService {
     assertLockPaths(paths)
     const keys = paths.map(lockPathKey)
     if (keys.length === 0) return []
-    const rows = await this.#store.rows(sql<{ key: Buffer; owner: string }>`
-      SELECT key, owner FROM path_lock WHERE key = ANY(${keys}::bytea[]) AND deadline >= ${this.#store.now()}`)
+    const rows = await this.#store.rows(liveLockOwnersSql(keys, this.#store.now()))
     const owners = new Map(rows.map((row) => [hex(row.key), row.owner]))
     return keys.map((key) => owners.get(hex(key)) ?? null)
   }
@@ -158,7 +169,7 @@ export class PostgresLocks implements LockService {
         if (held !== owner) return { ok: false, message: heldByMessage(paths[i]!, held) }
       }
       if (request.keys.length > 0) {
-        await this.#store.rows(sql`DELETE FROM path_lock WHERE key = ANY(${request.keys}::bytea[])`, trx)
+        await this.#store.rows(deleteLocksSql(request.keys), trx)
       }
       return { ok: true, message: null }
     })
@@ -168,14 +179,7 @@ export class PostgresLocks implements LockService {
   async deleteNamespace(prefix: LockLabel): Promise<number> {
     const key = lockPathKey([prefix])
     return this.#exclusive(async (trx) => {
-      const row = await this.#store.row(
-        sql<{ count: number }>`
-          WITH deleted AS (
-            DELETE FROM path_lock WHERE key >= ${key} AND key < ${keyUpperBound(key)} RETURNING 1
-          )
-          SELECT count(*)::int AS count FROM deleted`,
-        trx,
-      )
+      const row = await this.#store.row(deleteLockRangeSql(key, keyUpperBound(key)), trx)
       return row?.count ?? 0
     })
   }
@@ -186,11 +190,11 @@ export class PostgresLocks implements LockService {
     return this.#store.transaction(async (trx) => {
       // Whatever default_transaction_isolation says (go-coordinate set repeatable read). A
       // statement of its own, before the lock is taken, so the serialised part stays short.
-      await this.#store.rows(sql`SET TRANSACTION ISOLATION LEVEL READ COMMITTED`, trx)
+      await this.#store.rows(READ_COMMITTED_SQL, trx)
       // Keyed by schema too: two coordinate stores in one database keep separate lock spaces.
-      await this.#store.rows(sql`SELECT pg_advisory_xact_lock(hashtext('coordinate-ts path_lock'), hashtext(current_schema()))`, trx)
+      await this.#store.rows(LOCK_TABLE_SQL, trx)
       const now = this.#store.now()
-      await this.#store.rows(sql`DELETE FROM path_lock WHERE deadline < ${now}`, trx)
+      await this.#store.rows(deleteExpiredLocksSql(now), trx)
       return fn(trx, now)
     })
   }
@@ -208,32 +212,19 @@ export class PostgresLocks implements LockService {
         prefixKeys.push(prefix)
       }
     })
-    const rows = await this.#store.rows(
-      sql<{ i: number }>`
-        SELECT p.i::int AS i
-        FROM unnest(${keys}::bytea[], ${keys.map(keyUpperBound)}::bytea[]) WITH ORDINALITY AS p (key, upper, i)
-        WHERE EXISTS (SELECT 1 FROM path_lock l WHERE l.key >= p.key AND l.key < p.upper)
-        UNION
-        SELECT q.i
-        FROM unnest(${prefixOf}::int[], ${prefixKeys}::bytea[]) AS q (i, key)
-        WHERE EXISTS (SELECT 1 FROM path_lock l WHERE l.key = q.key)`,
-      trx,
-    )
+    const rows = await this.#store.rows(blockedLocksSql(keys, keys.map(keyUpperBound), prefixOf, prefixKeys), trx)
     return new Set(rows.map((row) => Number(row.i) - 1))
   }
 
   async #owners(trx: Transaction<unknown>, keys: readonly Buffer[]): Promise<Map<string, string>> {
     if (keys.length === 0) return new Map()
-    const rows = await this.#store.rows(sql<{ key: Buffer; owner: string }>`SELECT key, owner FROM path_lock WHERE key = ANY(${keys}::bytea[])`, trx)
+    const rows = await this.#store.rows(lockOwnersSql(keys), trx)
     return new Map(rows.map((row) => [hex(row.key), row.owner]))
   }
 
   async #insert(trx: Transaction<unknown>, keys: readonly Buffer[], owner: string, deadline: Date): Promise<void> {
     if (keys.length === 0) return
-    await this.#store.rows(
-      sql`INSERT INTO path_lock (key, owner, deadline) SELECT k, ${owner}, ${deadline} FROM unnest(${keys}::bytea[]) AS k`,
-      trx,
-    )
+    await this.#store.rows(insertLocksSql(keys, owner, deadline), trx)
   }
 }
 

@@ -1,31 +1,29 @@
 import { type Kysely, sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
-import * as core from '../../migrations/0001_core.js'
-import * as locks from '../../migrations/0002_locks.js'
-import * as changeNotifications from '../../migrations/0003_change_notifications.js'
-import * as claimFunctions from '../../migrations/0004_claim_functions.js'
-import * as claimIndexByActiveAttempt from '../../migrations/0005_claim_index_by_active_attempt.js'
-import * as quietClaimFunctions from '../../migrations/0006_quiet_claim_functions.js'
-import * as statusDomains from '../../migrations/0007_status_domains.js'
+import * as baseline from '../../migrations/0001_baseline.js'
+import {
+  LOCK_STORED_FUNCTIONS_VERSION_SQL,
+  STORED_FUNCTIONS_VERSION_SQL,
+  createSchemaSql,
+  hasMigrationTableSql,
+  prereleaseMigrationSql,
+  recordStoredFunctionsSql,
+} from './sql/schema-setup.js'
+import { STORED_FUNCTIONS, STORED_FUNCTIONS_HASH } from './sql/stored-functions.js'
 
 // Migrations are imported statically rather than read from a folder, so they work after
-// bundling and inside PGlite alike. Names sort in the order they must run.
-const migrations: Record<string, Migration> = {
-  '0001_core': core,
-  '0002_locks': locks,
-  '0003_change_notifications': changeNotifications,
-  '0004_claim_functions': claimFunctions,
-  '0005_claim_index_by_active_attempt': claimIndexByActiveAttempt,
-  '0006_quiet_claim_functions': quietClaimFunctions,
-  '0007_status_domains': statusDomains,
+// bundling and inside PGlite alike. Names sort in the order they must run. Each is frozen once
+// released: its own SQL, never imported from shared code (docs/design.md).
+/** Every migration by name, in the order they run. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_baseline': baseline,
 }
 
-const provider: MigrationProvider = { getMigrations: async () => migrations }
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) }
 
-/** Brings `schema` up to the latest migration; safe when several processes start at once. */
-export async function migrateToLatest(db: Kysely<unknown>, schema: string): Promise<void> {
-  await createSchema(db, schema)
-  const migrator = new Migrator({
+/** A migrator over MIGRATIONS that keeps its bookkeeping in `schema`. */
+export function schemaMigrator(db: Kysely<unknown>, schema: string): Migrator {
+  return new Migrator({
     db,
     provider,
     // Our own bookkeeping tables, in our own schema, so a host application's Kysely
@@ -34,16 +32,57 @@ export async function migrateToLatest(db: Kysely<unknown>, schema: string): Prom
     migrationTableName: 'coordinate_migration',
     migrationLockTableName: 'coordinate_migration_lock',
   })
-  const { error } = await migrator.migrateToLatest()
+}
+
+/**
+ * Brings `schema` up to the latest migration, then installs the stored functions if their
+ * text changed; safe when several processes start at once.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, schema: string): Promise<void> {
+  await createSchema(db, schema)
+  await refusePrereleaseSchema(db, schema)
+  const { error } = await schemaMigrator(db, schema).migrateToLatest()
   if (error) throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`)
+  await installStoredFunctions(db)
+}
+
+/**
+ * The repeatable step after migrations: (re)creates the stored functions when the hash of
+ * their text differs from the one the schema records. The lock on the record's row makes
+ * processes that start at once install them one after the other; the later ones find the new
+ * hash and do nothing.
+ */
+export async function installStoredFunctions(db: Kysely<unknown>): Promise<boolean> {
+  const current = await STORED_FUNCTIONS_VERSION_SQL.execute(db)
+  if (current.rows[0]?.hash === STORED_FUNCTIONS_HASH) return false
+  return db.transaction().execute(async (trx) => {
+    const locked = await LOCK_STORED_FUNCTIONS_VERSION_SQL.execute(trx)
+    if (locked.rows[0]?.hash === STORED_FUNCTIONS_HASH) return false
+    // One statement per call: PGlite's extended protocol takes a single statement.
+    for (const statement of STORED_FUNCTIONS) await sql.raw(statement).execute(trx)
+    await recordStoredFunctionsSql(STORED_FUNCTIONS_HASH).execute(trx)
+    return true
+  })
 }
 
 async function createSchema(db: Kysely<unknown>, schema: string): Promise<void> {
   try {
-    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+    await createSchemaSql(schema).execute(db)
   } catch (error) {
     // Two processes creating the schema at once: the loser sees a unique violation.
     if (!isPgError(error, '23505') && !isPgError(error, '42P06')) throw error
+  }
+}
+
+// Databases made before the baseline recorded migrations 0001_core to 0007_status_domains,
+// which the baseline replaced; Kysely's own error for them ("corrupted migrations") would not
+// say what to do.
+async function refusePrereleaseSchema(db: Kysely<unknown>, schema: string): Promise<void> {
+  const exists = await hasMigrationTableSql(schema).execute(db)
+  if (!exists.rows[0]?.found) return
+  const old = await prereleaseMigrationSql(schema).execute(db)
+  if (old.rows.length > 0) {
+    throw new Error(`schema ${schema} was made by a pre-release version of coordinate-ts; drop it and open again`)
   }
 }
 

@@ -1,7 +1,5 @@
-import { sql } from 'kysely'
 import type { AttemptCompletion, Namespace, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
-import { encodeData } from '../coordinate/cbor-data.js'
 import { GoneError, NoSuchWorkSpecError } from '../coordinate/errors.js'
 import { validateName } from '../coordinate/validation.js'
 import { validateAttemptCompletions } from '../coordinate/request-validation.js'
@@ -9,7 +7,8 @@ import { parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import type { Store } from './store.js'
 import { summarize } from './summary.js'
-import { definitionAssignments } from './work-spec-meta-sql.js'
+import { deleteNamespaceSql, workerIdSql, workersSql } from './sql/namespace.js'
+import { deleteWorkSpecSql, upsertWorkSpecSql, workSpecIdSql, workSpecNamesSql } from './sql/work-spec.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorker } from './worker.js'
 import { completeAttempts } from './attempt-completion.js'
@@ -24,20 +23,13 @@ export class PostgresNamespace implements Namespace {
 
   /** Deletes the namespace and, by cascade, everything in it. */
   async destroy(): Promise<void> {
-    await this.store.rows(sql`DELETE FROM namespace WHERE id = ${this.id}`)
+    await this.store.rows(deleteNamespaceSql(this.id))
   }
 
   /** Creates or replaces a work spec in one upsert; replacing re-derives every meta field. */
   async setWorkSpec(data: DataDict): Promise<WorkSpec> {
     const { name, meta } = parseWorkSpecData(data)
-    const row = await this.store.row(sql<{ id: string }>`
-      INSERT INTO work_spec (namespace_id, name, data, priority, weight, paused, continuous, can_be_continuous,
-        min_memory_gb, interval_ms, max_running, max_attempts_returned, max_retries, next_work_spec_name, runtime)
-      VALUES (${this.id}, ${name}, ${encodeData(data)}, ${meta.priority}, ${meta.weight}, ${meta.paused},
-        ${meta.continuous}, ${meta.canBeContinuous}, ${meta.minMemoryGb}, ${meta.intervalMs}, ${meta.maxRunning},
-        ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})
-      ON CONFLICT (namespace_id, name) DO UPDATE SET ${definitionAssignments(data, meta)}, version = nextval('version_seq')
-      RETURNING id::text`)
+    const row = await this.store.row(upsertWorkSpecSql(this.id, name, data, meta))
     if (!row) throw new GoneError('Namespace')
     return new PostgresWorkSpec(this, row.id, name)
   }
@@ -45,9 +37,7 @@ export class PostgresNamespace implements Namespace {
   /** The spec with this name (one lookup by the unique index). */
   async workSpec(name: string): Promise<WorkSpec> {
     validateName(name, 'a work spec name')
-    const row = await this.store.row(
-      sql<{ id: string }>`SELECT id::text FROM work_spec WHERE namespace_id = ${this.id} AND name = ${name}`,
-    )
+    const row = await this.store.row(workSpecIdSql(this.id, name))
     if (!row) throw new NoSuchWorkSpecError(name)
     return new PostgresWorkSpec(this, row.id, name)
   }
@@ -55,15 +45,13 @@ export class PostgresNamespace implements Namespace {
   /** Deletes a spec; its units and attempts go with it by cascade. */
   async destroyWorkSpec(name: string): Promise<void> {
     validateName(name, 'a work spec name')
-    const row = await this.store.row(
-      sql<{ id: string }>`DELETE FROM work_spec WHERE namespace_id = ${this.id} AND name = ${name} RETURNING id::text`,
-    )
+    const row = await this.store.row(deleteWorkSpecSql(this.id, name))
     if (!row) throw new NoSuchWorkSpecError(name)
   }
 
   /** Every spec name, sorted. */
   async workSpecNames(): Promise<string[]> {
-    const rows = await this.store.rows(sql<{ name: string }>`SELECT name FROM work_spec WHERE namespace_id = ${this.id} ORDER BY name`)
+    const rows = await this.store.rows(workSpecNamesSql(this.id))
     return rows.map((r) => r.name)
   }
 
@@ -73,25 +61,14 @@ export class PostgresNamespace implements Namespace {
     const now = this.store.now()
     const expiration = new Date(now.getTime() + DEFAULT_LEASE_MS)
     for (;;) {
-      const row = await this.store.row(sql<{ id: string }>`
-        WITH inserted AS (
-          INSERT INTO worker (namespace_id, name, data, expiration, last_update)
-          VALUES (${this.id}, ${name}, ${encodeData({})}, ${expiration}, ${now})
-          ON CONFLICT (namespace_id, name) DO NOTHING RETURNING id
-        )
-        SELECT id::text FROM inserted
-        UNION ALL
-        SELECT id::text FROM worker WHERE namespace_id = ${this.id} AND name = ${name}
-        LIMIT 1`)
+      const row = await this.store.row(workerIdSql(this.id, name, now, expiration))
       if (row) return new PostgresWorker(this, row.id, name)
     }
   }
 
   /** Every worker, sorted by name. */
   async workers(): Promise<Worker[]> {
-    const rows = await this.store.rows(
-      sql<{ id: string; name: string }>`SELECT id::text, name FROM worker WHERE namespace_id = ${this.id} ORDER BY name`,
-    )
+    const rows = await this.store.rows(workersSql(this.id))
     return rows.map((r) => new PostgresWorker(this, r.id, r.name))
   }
 

@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import { CompiledQuery, Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { type Clock, systemClock } from '../coordinate/clock.js'
@@ -10,6 +10,7 @@ import { DeferredNotifications } from './deferred-notifications.js'
 import { statementName, usePreparedStatements } from './prepared-statements.js'
 import { type ListenConnector, PostgresChangeFeed } from './change-listener.js'
 import { pgListenConnector, pgliteListenConnector } from './listen-connectors.js'
+import { type EmbeddedDatabase, openEmbedded } from './pglite-template.js'
 
 /** How to reach the database. With neither `databaseUrl` nor `dataDir`, PGlite runs in memory. */
 export interface OpenOptions {
@@ -53,18 +54,21 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let db: Kysely<unknown>
   let direct: DirectQuery | undefined
   let listen: ListenConnector
+  let embedded: EmbeddedDatabase | undefined
   if (options.databaseUrl) {
     const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10)
     db = pool.db
     direct = pool.direct
     listen = pgListenConnector(options.databaseUrl)
   } else {
-    const pglite = new PGlite(options.dataDir)
+    embedded = await openEmbedded(options.dataDir, schema)
+    const { pglite } = embedded
     db = openPGlite(pglite, sessionSettings(schema, options))
     listen = pgliteListenConnector(() => pglite)
   }
   try {
     await migrateToLatest(db, schema)
+    await embedded?.saveTemplate()
   } catch (error) {
     await db.destroy()
     throw error
@@ -88,6 +92,9 @@ function openPool(databaseUrl: string, settings: Record<string, string>, max: nu
   // An idle client's error (server restart) would otherwise crash the process.
   pool.on('error', () => undefined)
   pool.on('connect', usePreparedStatements)
+  // So would one on a client checked out between two queries: the pool listens only to idle
+  // ones. The query in flight, if any, still fails with the error.
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
   return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct }
 }

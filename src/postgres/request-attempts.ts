@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Attempt, AttemptRequest } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
@@ -17,7 +16,8 @@ import { completeAttempts } from './attempt-completion.js'
 import { expireLeases } from './lease-expiry.js'
 import type { SpecsFingerprint } from './remembered-choices.js'
 import type { Store } from './store.js'
-import { META_COLUMNS, metaFromRow } from './work-spec-meta-sql.js'
+import { metaFromRow } from './work-spec-meta-store.js'
+import { CLAIM_SQL, type ClaimRow, addContinuousUnitSql, schedulerInputsSql } from './sql/claim.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import type { PostgresWorker } from './worker.js'
@@ -81,42 +81,14 @@ async function claimFrom(worker: PostgresWorker, target: ClaimTarget, request: A
   return failOverRetried(store, target.meta, attempts, claimed)
 }
 
-interface InputRow {
-  id: string
-  name: string
-  has_available: boolean
-  has_expired: boolean
-  pending_count: number
-  spec_count: string
-  spec_version: string
-}
-
 interface SchedulerInputs {
   candidates: Candidate[]
   /** The namespace's specs as these inputs saw them; undefined when no spec matched. */
   fingerprint?: SpecsFingerprint
 }
 
-// Availability is one probe of the claim index and pending a count of pending attempts
-// (bounded by the number of leases out), so the cost does not grow with the number of units.
 async function schedulerInputs(store: Store, namespaceId: string, request: AttemptRequest, now: Date): Promise<SchedulerInputs> {
-  const names = request.workSpecs && request.workSpecs.length > 0 ? sql`AND s.name = ANY(${[...request.workSpecs]}::text[])` : sql``
-  const rows = await store.rows(sql<InputRow & Parameters<typeof metaFromRow>[0]>`
-    SELECT s.id::text, s.name, ${META_COLUMNS},
-      spec_has_available_unit(s.id, ${now}) AS has_available,
-      EXISTS (SELECT 1 FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
-              AND a.expiration_time < ${now}) AS has_expired,
-      -- Pending counts matter only for max_running and for weighing specs against each other;
-      -- a lone spec without a cap skips the count (CASE evaluates the subquery lazily).
-      CASE WHEN s.max_running > 0 OR count(*) OVER () > 1 THEN
-        (SELECT count(*)::integer FROM attempt a WHERE a.work_spec_id = s.id AND a.status = 'pending'
-                AND a.expiration_time >= ${now})
-      ELSE 0 END AS pending_count,
-      f.spec_count, f.spec_version
-    FROM work_spec s,
-      (SELECT count(*)::text AS spec_count, max(version)::text AS spec_version FROM work_spec
-       WHERE namespace_id = ${namespaceId}) f
-    WHERE s.namespace_id = ${namespaceId} ${names}`)
+  const rows = await store.rows(schedulerInputsSql(namespaceId, request.workSpecs, now))
   const candidates = rows.map((row) => {
     const meta: WorkSpecMeta = metaFromRow(row)
     meta.availableCount = row.has_available || row.has_expired ? 1 : 0
@@ -127,25 +99,9 @@ async function schedulerInputs(store: Store, namespaceId: string, request: Attem
   return { candidates, fingerprint: first && { count: first.spec_count, version: first.spec_version } }
 }
 
-// The guard on next_continuous makes one of several racing workers create the unit.
 async function addContinuousUnit(store: Store, candidate: Candidate, now: Date): Promise<void> {
   const next = new Date(now.getTime() + candidate.meta.intervalMs)
-  await store.rows(sql`
-    WITH due AS (
-      UPDATE work_spec SET next_continuous = ${next}, version = nextval('version_seq')
-      WHERE id = ${candidate.id} AND continuous AND (next_continuous IS NULL OR next_continuous <= ${now})
-      RETURNING id
-    )
-    INSERT INTO work_unit (work_spec_id, name, data)
-    SELECT id, ${Buffer.from(continuousUnitName(now))}, ${Buffer.from(encodeData({}))} FROM due
-    ON CONFLICT (work_spec_id, name) DO NOTHING`)
-}
-
-interface ClaimRow {
-  unit_id: string
-  unit_name: Uint8Array
-  attempt_id: string
-  num_attempts: number
+  await store.rows(addContinuousUnitSql(candidate.id, now, next, Buffer.from(continuousUnitName(now)), Buffer.from(encodeData({}))))
 }
 
 /** Where a claim goes, and, when the caller chose the spec from remembered meta, what to check. */
@@ -155,10 +111,6 @@ interface ClaimTarget {
   meta: WorkSpecMeta
   fingerprint?: SpecsFingerprint
 }
-
-// Fixed text, so it runs as one prepared statement per connection (Store.call).
-const CLAIM_SQL = `SELECT unit_id::text, unit_name, attempt_id::text, num_attempts
-  FROM claim_work_units($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)`
 
 async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
   const { maxRunning, maxRetries } = target.meta

@@ -1,5 +1,5 @@
-import { sql } from 'kysely'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { pruneExtraAttemptsSql, pruneOldAttemptsSql, pruneUnitsSql } from './sql/retention.js'
 import type { Store } from './store.js'
 
 /** What prune() removes; every field is optional and absent fields remove nothing. */
@@ -27,37 +27,15 @@ export async function prune(store: Store, policy: RetentionPolicy): Promise<Prun
   const now = store.now().getTime()
   if (policy.finishedUnitsOlderThanMs !== undefined) {
     const cutoff = new Date(now - nonNegative(policy.finishedUnitsOlderThanMs))
-    result.workUnits += await untilDone(() =>
-      store.rows(sql`
-        DELETE FROM work_unit WHERE id IN (
-          SELECT u.id FROM work_unit u JOIN attempt a ON a.id = u.active_attempt_id
-          WHERE u.state IN ('finished', 'failed') AND a.end_time < ${cutoff} LIMIT ${BATCH})
-        RETURNING 1`),
-    )
+    result.workUnits += await untilDone(() => store.rows(pruneUnitsSql(cutoff, BATCH)))
   }
   if (policy.attemptsOlderThanMs !== undefined) {
     const cutoff = new Date(now - nonNegative(policy.attemptsOlderThanMs))
-    result.attempts += await untilDone(() =>
-      store.rows(sql`
-        DELETE FROM attempt WHERE id IN (
-          SELECT a.id FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id
-          WHERE a.end_time < ${cutoff} AND a.status <> 'pending' AND u.active_attempt_id IS DISTINCT FROM a.id
-          LIMIT ${BATCH})
-        RETURNING 1`),
-    )
+    result.attempts += await untilDone(() => store.rows(pruneOldAttemptsSql(cutoff, BATCH)))
   }
   if (policy.keepAttemptsPerUnit !== undefined) {
     const keep = nonNegative(policy.keepAttemptsPerUnit)
-    result.attempts += await untilDone(() =>
-      store.rows(sql`
-        DELETE FROM attempt WHERE id IN (
-          SELECT id FROM (
-            SELECT a.id, row_number() OVER (PARTITION BY a.work_unit_id ORDER BY a.id DESC) AS rank
-            FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id
-            WHERE a.status <> 'pending' AND u.active_attempt_id IS DISTINCT FROM a.id
-          ) ranked WHERE rank > ${keep} LIMIT ${BATCH})
-        RETURNING 1`),
-    )
+    result.attempts += await untilDone(() => store.rows(pruneExtraAttemptsSql(keep, BATCH)))
   }
   return result
 }

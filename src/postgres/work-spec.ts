@@ -1,9 +1,9 @@
-import { sql } from 'kysely'
+import type { RawBuilder } from 'kysely'
 import type { AddWorkUnitItem, SummaryRecord, VersionGuard, WorkSpec, WorkUnit, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
 import type { WorkSpecSnapshot, WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
-import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
+import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
-import { META_COLUMNS, definitionAssignments, metaFromRow } from './work-spec-meta-sql.js'
+import { definitionAssignments, workSpecDataSql, workSpecSnapshotSql } from './sql/work-spec.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import type { DataDict, WorkUnitKey } from '../coordinate/data.js'
 import { ChangedNameError, GoneError, NoSuchWorkUnitError } from '../coordinate/errors.js'
@@ -18,11 +18,21 @@ import {
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { type WorkSpecMeta, type WorkSpecMetaUpdate, parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import type { PostgresNamespace } from './namespace.js'
-import { limitSql, unitStatusSql, workUnitQuerySql, bytea } from './sql-fragments.js'
+import { bytea } from './sql/fragments.js'
+import {
+  countWorkUnitStatusSql,
+  deleteWorkUnitsSql,
+  priorityDeltaSql,
+  priorityValueSql,
+  updatePrioritiesSql,
+  workUnitIdSql,
+  workUnitSnapshotsSql,
+  workUnitsSql,
+} from './sql/work-unit.js'
 import { summarize } from './summary.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import { upsertWorkUnits, validateWorkUnitItems, writeWorkUnits } from './work-unit-upsert.js'
-import { readWorkSpecMeta, writeWorkSpecMeta } from './work-spec-meta-sql.js'
+import { metaFromRow, readWorkSpecMeta, writeWorkSpecMeta } from './work-spec-meta-store.js'
 import { checkedKey as keyOf } from './work-unit-key.js'
 import { checkedKey } from './work-unit-key.js'
 
@@ -40,7 +50,7 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** The definition dict. */
   async data(): Promise<DataDict> {
-    const row = await this.#store.row(sql<{ data: Uint8Array }>`SELECT data FROM work_spec WHERE id = ${this.id}`)
+    const row = await this.#store.row(workSpecDataSql(this.id))
     if (!row) throw new GoneError('Work spec')
     return decodeDataDict(row.data)
   }
@@ -62,9 +72,7 @@ export class PostgresWorkSpec implements WorkSpec {
 
   /** Definition, meta and version in one read. */
   async snapshot(): Promise<WorkSpecSnapshot> {
-    const row = await this.#store.row(
-      sql<Parameters<typeof metaFromRow>[0] & { data: Uint8Array; version: string }>`SELECT s.data, s.version, ${META_COLUMNS} FROM work_spec s WHERE s.id = ${this.id}`,
-    )
+    const row = await this.#store.row(workSpecSnapshotSql(this.id))
     if (!row) throw new GoneError('Work spec')
     return { data: decodeDataDict(row.data), meta: metaFromRow(row), version: Number(row.version) }
   }
@@ -97,9 +105,7 @@ export class PostgresWorkSpec implements WorkSpec {
   /** The unit with this key: one indexed lookup. */
   async workUnit(key: WorkUnitKey): Promise<WorkUnit> {
     const bytes = checkedKey(key)
-    const row = await this.#store.row(
-      sql<{ id: string }>`SELECT id::text FROM work_unit WHERE work_spec_id = ${this.id} AND name = ${bytea(bytes)}`,
-    )
+    const row = await this.#store.row(workUnitIdSql(this.id, bytea(bytes)))
     if (!row) throw new NoSuchWorkUnitError(new TextDecoder().decode(bytes))
     return new PostgresWorkUnit(this, row.id, bytes)
   }
@@ -108,10 +114,7 @@ export class PostgresWorkSpec implements WorkSpec {
   async workUnits(query: WorkUnitQuery = {}): Promise<WorkUnit[]> {
     validateWorkUnitQuery(query)
     const now = this.#store.now()
-    const rows = await this.#store.rows(sql<{ id: string; name: Uint8Array }>`
-      SELECT u.id::text, u.name FROM work_unit u
-      WHERE ${workUnitQuerySql(this.id, query, now)}
-      ORDER BY u.name ${limitSql(query)}`)
+    const rows = await this.#store.rows(workUnitsSql(this.id, query, now))
     return rows.map((r) => new PostgresWorkUnit(this, r.id, new Uint8Array(r.name)))
   }
 
@@ -120,16 +123,14 @@ export class PostgresWorkSpec implements WorkSpec {
     validateWorkUnitKeys(keys)
     if (keys.length === 0) return []
     const names = keys.map((key) => bytea(keyOf(key)))
-    const rows = await this.#store.rows(snapshotSql(sql`u.work_spec_id = ${this.id} AND u.name = ANY(${names}::bytea[]) ORDER BY u.name`))
+    const rows = await this.#store.rows(workUnitSnapshotsSql(this.id, names))
     return rows.map(snapshotFromRow)
   }
 
   /** Units per status; one scan of the spec's units, no join. */
   async countWorkUnitStatus(): Promise<Partial<Record<WorkUnitStatus, number>>> {
     const now = this.#store.now()
-    const rows = await this.#store.rows(sql<{ status: WorkUnitStatus; count: number }>`
-      SELECT ${unitStatusSql(now)} AS status, count(*)::integer AS count
-      FROM work_unit u WHERE u.work_spec_id = ${this.id} GROUP BY 1`)
+    const rows = await this.#store.rows(countWorkUnitStatusSql(this.id, now))
     const counts: Partial<Record<WorkUnitStatus, number>> = {}
     for (const r of rows) counts[r.status] = r.count
     return counts
@@ -138,21 +139,17 @@ export class PostgresWorkSpec implements WorkSpec {
   /** Sets the priority of the selected units. */
   async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
     query = validatePriorityChange(query, priority, 'a work unit priority')
-    return this.#updatePriorities(query, sql`${priority}::double precision`)
+    return this.#updatePriorities(query, priorityValueSql(priority))
   }
 
   /** Adds `delta` to the priority of the selected units. */
   async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
     query = validatePriorityChange(query, delta, 'a priority adjustment')
-    return this.#updatePriorities(query, sql`work_unit.priority + ${delta}::double precision`)
+    return this.#updatePriorities(query, priorityDeltaSql(delta))
   }
 
-  async #updatePriorities(query: WorkUnitQuery, value: ReturnType<typeof sql>): Promise<number> {
-    const now = this.#store.now()
-    const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET priority = ${value}, version = nextval('version_seq')
-      WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
-      RETURNING id`)
+  async #updatePriorities(query: WorkUnitQuery, value: RawBuilder<unknown>): Promise<number> {
+    const rows = await this.#store.rows(updatePrioritiesSql(this.id, query, this.#store.now(), value))
     return rows.length
   }
 
@@ -160,13 +157,7 @@ export class PostgresWorkSpec implements WorkSpec {
   async deleteWorkUnits(query: WorkUnitQuery = {}): Promise<number> {
     validateWorkUnitQuery(query)
     const now = this.#store.now()
-    const row = await this.#store.row(sql<{ count: number }>`
-      WITH deleted AS (
-        DELETE FROM work_unit
-        WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(this.id, query, now)} ORDER BY u.name ${limitSql(query)})
-        RETURNING 1
-      )
-      SELECT count(*)::integer AS count FROM deleted`)
+    const row = await this.#store.row(deleteWorkUnitsSql(this.id, query, now))
     return row?.count ?? 0
   }
 

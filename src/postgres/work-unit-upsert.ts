@@ -1,10 +1,10 @@
-import { type RawBuilder, sql } from 'kysely'
 import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { GoneError } from '../coordinate/errors.js'
 import { validateWorkUnitItem, validateWorkUnitItems as validateItemList } from '../coordinate/request-validation.js'
 import { isPgError } from './migrate.js'
-import { bytea } from './sql-fragments.js'
+import { type UnitColumns, SAVEPOINT_SQL, insertWorkUnitsSql, upsertWorkUnitsSql } from './sql/add-work-units.js'
+import { bytea } from './sql/fragments.js'
 import type { Executor, Store } from './store.js'
 
 /** A unit ready to write: key bytes, encoded data and meta. */
@@ -74,48 +74,21 @@ export async function writeWorkUnits(store: Store, specId: string, items: readon
 // mostly new keys; when a key already exists the insert fails whole and the upsert runs.
 async function insertOrUpsert(store: Store, executor: Executor, specId: string, units: readonly ValidWorkUnit[], columns?: UnitColumns): Promise<void> {
   const inTransaction = columns !== undefined
-  if (inTransaction) await store.rows(sql`SAVEPOINT add_work_units`, executor)
+  if (inTransaction) await store.rows(SAVEPOINT_SQL.set, executor)
   try {
-    const insert = insertSql(specId, columns ?? unitColumns(units), sql``, sql`RETURNING 1`)
-    const counted = await store.row(sql<{ n: number }>`WITH inserted AS (${insert}) SELECT count(*)::integer AS n FROM inserted`, executor)
+    const counted = await store.row(insertWorkUnitsSql(specId, columns ?? unitColumns(units)), executor)
     if (counted?.n === 0) throw new GoneError('Work spec')
-    if (inTransaction) await store.rows(sql`RELEASE SAVEPOINT add_work_units`, executor)
+    if (inTransaction) await store.rows(SAVEPOINT_SQL.release, executor)
   } catch (error) {
     if (!isPgError(error, '23505')) throw error
-    if (inTransaction) await store.rows(sql`ROLLBACK TO SAVEPOINT add_work_units`, executor)
+    if (inTransaction) await store.rows(SAVEPOINT_SQL.rollback, executor)
     await upsertWorkUnits(store, specId, units, executor)
   }
 }
 
-/**
- * Upserts units into a spec in one statement. A new key is inserted; an existing one gets the
- * new data and meta, and if it was finished or failed it becomes available again (its history
- * stays); a pending unit keeps running.
- */
+/** Upserts units into a spec in one statement (see upsertWorkUnitsSql). */
 export function upsertWorkUnits(store: Store, specId: string, units: readonly ValidWorkUnit[], executor: Executor = store.db): Promise<{ id: string }[]> {
-  return store.rows(
-    insertSql(
-      specId,
-      unitColumns(units),
-      sql`ON CONFLICT (work_spec_id, name) DO UPDATE SET
-        data = EXCLUDED.data,
-        priority = EXCLUDED.priority,
-        not_before = EXCLUDED.not_before,
-        version = nextval('version_seq'),
-        state = CASE WHEN u.state IN ('finished', 'failed') THEN 'available' ELSE u.state END,
-        active_attempt_id = CASE WHEN u.state IN ('finished', 'failed') THEN NULL ELSE u.active_attempt_id END`,
-      sql`RETURNING id::text`,
-    ),
-    executor,
-  )
-}
-
-/** The four columns of a batch as Postgres array literals. */
-interface UnitColumns {
-  names: string
-  datas: string
-  priorities: string
-  notBefores: string
+  return store.rows(upsertWorkUnitsSql(specId, unitColumns(units)), executor)
 }
 
 // Array literals built here rather than by the driver, so that for a bulk add they are built
@@ -128,18 +101,4 @@ function unitColumns(units: readonly ValidWorkUnit[]): UnitColumns {
     priorities: `{${units.map((u) => String(u.priority)).join(',')}}`,
     notBefores: `{${units.map((u) => (u.notBefore ? `"${u.notBefore.toISOString()}"` : 'NULL')).join(',')}}`,
   }
-}
-
-function insertSql(specId: string, columns: UnitColumns, onConflict: RawBuilder<unknown>, returning = sql``): RawBuilder<{ id: string }> {
-  // The key-share lock on the spec row stands in for a foreign key: a concurrent destroyWorkSpec
-  // waits for this statement, and its trigger then deletes what we inserted.
-  return sql<{ id: string }>`
-    INSERT INTO work_unit AS u (work_spec_id, name, data, priority, not_before)
-    SELECT s.id, k.name, k.data, k.priority, k.not_before
-    FROM (SELECT id FROM work_spec WHERE id = ${specId} FOR KEY SHARE) s,
-         unnest(${columns.names}::bytea[], ${columns.datas}::bytea[],
-                ${columns.priorities}::double precision[], ${columns.notBefores}::timestamptz[])
-           AS k (name, data, priority, not_before)
-    ${onConflict}
-    ${returning}`
 }

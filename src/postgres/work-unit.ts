@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, workUnitKeyName } from '../coordinate/data.js'
@@ -6,11 +5,21 @@ import { GoneError } from '../coordinate/errors.js'
 import { validateDataDict } from '../coordinate/validation.js'
 import { validateVersionGuard, validateWorkUnitMeta } from '../coordinate/request-validation.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
-import { snapshotFromRow, snapshotSql } from './work-unit-snapshot-sql.js'
+import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
-import { ATTEMPT_HANDLE_SQL, type AttemptHandleRow, attemptFromRow } from './attempt.js'
-import { activeAttemptIdSql, unitStatusSql } from './sql-fragments.js'
+import { attemptFromRow } from './attempt.js'
+import { activeAttemptHandleSql, unitAttemptHandlesSql } from './sql/attempt.js'
+import {
+  clearActiveAttemptSql,
+  numAttemptsSql,
+  unitDataAssignment,
+  updateWorkUnitMetaSql,
+  workUnitDataSql,
+  workUnitMetaSql,
+  workUnitSnapshotSql,
+  workUnitStatusSql,
+} from './sql/work-unit.js'
 import type { PostgresWorkSpec } from './work-spec.js'
 
 /** A work unit row, addressed by id. */
@@ -32,19 +41,14 @@ export class PostgresWorkUnit implements WorkUnit {
   /** The active attempt's data if it has its own, else the unit's. */
   async data(): Promise<DataDict> {
     const now = this.#store.now()
-    const row = await this.#store.row(sql<{ data: Uint8Array }>`
-      SELECT COALESCE(a.data, u.data) AS data
-      FROM work_unit u LEFT JOIN attempt a ON a.id = ${activeAttemptIdSql(now)}
-      WHERE u.id = ${this.id}`)
+    const row = await this.#store.row(workUnitDataSql(this.id, now))
     if (!row) throw new GoneError('Work unit')
     return decodeDataDict(row.data)
   }
 
   /** The status at the clock's now. */
   async status(): Promise<WorkUnitStatus> {
-    const row = await this.#store.row(
-      sql<{ status: WorkUnitStatus }>`SELECT ${unitStatusSql(this.#store.now())} AS status FROM work_unit u WHERE u.id = ${this.id}`,
-    )
+    const row = await this.#store.row(workUnitStatusSql(this.id, this.#store.now()))
     if (!row) throw new GoneError('Work unit')
     return row.status
   }
@@ -53,21 +57,19 @@ export class PostgresWorkUnit implements WorkUnit {
   async setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
     validateDataDict(data)
     validateVersionGuard(guard)
-    return guardedUpdate(this.#store, 'work_unit', this.id, sql`data = ${Buffer.from(encodeData(data))}`, guard, 'Work unit')
+    return guardedUpdate(this.#store, 'work_unit', this.id, unitDataAssignment(Buffer.from(encodeData(data))), guard, 'Work unit')
   }
 
   /** Everything about the unit, in one read. */
   async snapshot(): Promise<WorkUnitSnapshot> {
-    const row = await this.#store.row(snapshotSql(sql`u.id = ${this.id}`))
+    const row = await this.#store.row(workUnitSnapshotSql(this.id))
     if (!row) throw new GoneError('Work unit')
     return snapshotFromRow(row)
   }
 
   /** Priority and not-before. */
   async meta(): Promise<WorkUnitMeta> {
-    const row = await this.#store.row(
-      sql<{ priority: number; not_before: Date | null }>`SELECT priority, not_before FROM work_unit WHERE id = ${this.id}`,
-    )
+    const row = await this.#store.row(workUnitMetaSql(this.id))
     if (!row) throw new GoneError('Work unit')
     return { priority: row.priority, notBefore: row.not_before }
   }
@@ -75,41 +77,32 @@ export class PostgresWorkUnit implements WorkUnit {
   /** Changes the fields present in `meta`; `notBefore: null` clears the delay. */
   async setMeta(meta: Partial<WorkUnitMeta>): Promise<void> {
     const { priority, notBefore } = validateWorkUnitMeta(meta)
-    const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET
-        priority = COALESCE(${priority ?? null}::double precision, priority),
-        not_before = CASE WHEN ${notBefore !== undefined} THEN ${notBefore ?? null}::timestamptz ELSE not_before END,
-        version = nextval('version_seq')
-      WHERE id = ${this.id} RETURNING id`)
+    const rows = await this.#store.rows(updateWorkUnitMetaSql(this.id, priority ?? null, notBefore))
     if (rows.length === 0) throw new GoneError('Work unit')
   }
 
   /** The attempt that decides the status now, or null. */
   async activeAttempt(): Promise<Attempt | null> {
     const now = this.#store.now()
-    const row = await this.#store.row(sql<AttemptHandleRow>`
-      ${ATTEMPT_HANDLE_SQL}
-      WHERE a.id = (SELECT ${activeAttemptIdSql(now)} FROM work_unit u WHERE u.id = ${this.id})`)
+    const row = await this.#store.row(activeAttemptHandleSql(this.id, now))
     return row ? attemptFromRow(this.workSpec.namespace, row, this.workSpec, this) : null
   }
 
   /** Makes the unit available; a running attempt keeps running but no longer decides the status. */
   async clearActiveAttempt(): Promise<void> {
-    const rows = await this.#store.rows(sql`
-      UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL, version = nextval('version_seq')
-      WHERE id = ${this.id} RETURNING id`)
+    const rows = await this.#store.rows(clearActiveAttemptSql(this.id))
     if (rows.length === 0) throw new GoneError('Work unit')
   }
 
   /** Every attempt on this unit, oldest first. */
   async attempts(): Promise<Attempt[]> {
-    const rows = await this.#store.rows(sql<AttemptHandleRow>`${ATTEMPT_HANDLE_SQL} WHERE a.work_unit_id = ${this.id} ORDER BY a.id`)
+    const rows = await this.#store.rows(unitAttemptHandlesSql(this.id))
     return rows.map((row) => attemptFromRow(this.workSpec.namespace, row, this.workSpec, this))
   }
 
   /** How many attempts this unit has had. */
   async numAttempts(): Promise<number> {
-    const row = await this.#store.row(sql<{ n: number }>`SELECT count(*)::integer AS n FROM attempt WHERE work_unit_id = ${this.id}`)
+    const row = await this.#store.row(numAttemptsSql(this.id))
     return row?.n ?? 0
   }
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Attempt, AttemptRequest, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import type { DataDict } from '../coordinate/data.js'
@@ -6,21 +5,13 @@ import { validateLeaseMs } from '../coordinate/validation.js'
 import { validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import { GoneError, InvalidInputError, WrongBackendError } from '../coordinate/errors.js'
-import { ATTEMPT_HANDLE_SQL, type AttemptHandleRow, attemptFromRow } from './attempt.js'
+import { attemptFromRow } from './attempt.js'
+import { type WorkerAttempts, workerAttemptHandlesSql } from './sql/attempt.js'
+import { type WorkerRow, childrenSql, deactivateSql, setParentSql, updateWorkerSql, workerSql } from './sql/worker.js'
 import type { PostgresNamespace } from './namespace.js'
 import { requestAttempts } from './request-attempts.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import { makeAttempt } from './make-attempt.js'
-
-interface WorkerRow {
-  parent_id: string | null
-  parent_name: string | null
-  active: boolean
-  mode: string
-  data: Uint8Array
-  expiration: Date
-  last_update: Date
-}
 
 /** A worker row, addressed by id. */
 export class PostgresWorker implements Worker {
@@ -35,9 +26,7 @@ export class PostgresWorker implements Worker {
   }
 
   async #read(): Promise<WorkerRow> {
-    const row = await this.#store.row(sql<WorkerRow>`
-      SELECT w.parent_id::text, p.name AS parent_name, w.active, w.mode, w.data, w.expiration, w.last_update
-      FROM worker w LEFT JOIN worker p ON p.id = w.parent_id WHERE w.id = ${this.id}`)
+    const row = await this.#store.row(workerSql(this.id))
     if (!row) throw new GoneError('Worker')
     return row
   }
@@ -56,15 +45,13 @@ export class PostgresWorker implements Worker {
       if (parent.id === this.id) throw new InvalidInputError('a worker cannot be its own parent')
       parentId = parent.id
     }
-    const rows = await this.#store.rows(sql`UPDATE worker SET parent_id = ${parentId} WHERE id = ${this.id} RETURNING id`)
+    const rows = await this.#store.rows(setParentSql(this.id, parentId))
     if (rows.length === 0) throw new GoneError('Worker')
   }
 
   /** Workers whose parent this is, sorted by name. */
   async children(): Promise<Worker[]> {
-    const rows = await this.#store.rows(
-      sql<{ id: string; name: string }>`SELECT id::text, name FROM worker WHERE parent_id = ${this.id} ORDER BY name`,
-    )
+    const rows = await this.#store.rows(childrenSql(this.id))
     return rows.map((r) => new PostgresWorker(this.namespace, r.id, r.name))
   }
 
@@ -75,7 +62,7 @@ export class PostgresWorker implements Worker {
 
   /** Marks the worker inactive. */
   async deactivate(): Promise<void> {
-    const rows = await this.#store.rows(sql`UPDATE worker SET active = false WHERE id = ${this.id} RETURNING id`)
+    const rows = await this.#store.rows(deactivateSql(this.id))
     if (rows.length === 0) throw new GoneError('Worker')
   }
 
@@ -105,10 +92,7 @@ export class PostgresWorker implements Worker {
     const now = update.now ?? this.#store.now()
     const expiration = update.expiration ?? new Date(now.getTime() + DEFAULT_LEASE_MS)
     const data = update.data === undefined ? null : Buffer.from(encodeData(update.data))
-    const rows = await this.#store.rows(sql`
-      UPDATE worker SET active = true, last_update = ${now}, expiration = ${expiration},
-        data = COALESCE(${data}::bytea, data), mode = COALESCE(${update.mode ?? null}::text, mode)
-      WHERE id = ${this.id} RETURNING id`)
+    const rows = await this.#store.rows(updateWorkerSql(this.id, now, expiration, data, update.mode ?? null))
     if (rows.length === 0) throw new GoneError('Worker')
   }
 
@@ -125,24 +109,22 @@ export class PostgresWorker implements Worker {
   }
 
   /** Attempts this worker still holds a lease on (expired ones have left the list). */
-  async activeAttempts(): Promise<Attempt[]> {
-    const now = this.#store.now()
-    return this.#attempts(sql`WHERE a.worker_id = ${this.id} AND a.active AND a.status = 'pending' AND a.expiration_time >= ${now}`)
+  activeAttempts(): Promise<Attempt[]> {
+    return this.#attempts('active')
   }
 
   /** Every attempt this worker made, oldest first. */
   allAttempts(): Promise<Attempt[]> {
-    return this.#attempts(sql`WHERE a.worker_id = ${this.id}`)
+    return this.#attempts('all')
   }
 
   /** The active attempts of this worker's direct children. */
-  async childAttempts(): Promise<Attempt[]> {
-    const now = this.#store.now()
-    return this.#attempts(sql`WHERE w.parent_id = ${this.id} AND a.active AND a.status = 'pending' AND a.expiration_time >= ${now}`)
+  childAttempts(): Promise<Attempt[]> {
+    return this.#attempts('children')
   }
 
-  async #attempts(where: ReturnType<typeof sql>): Promise<Attempt[]> {
-    const rows = await this.#store.rows(sql<AttemptHandleRow>`${ATTEMPT_HANDLE_SQL} ${where} ORDER BY a.id`)
+  async #attempts(which: WorkerAttempts): Promise<Attempt[]> {
+    const rows = await this.#store.rows(workerAttemptHandlesSql(this.id, which, this.#store.now()))
     return rows.map((row) => attemptFromRow(this.namespace, row, undefined, undefined, this))
   }
 }

@@ -7,7 +7,7 @@ describe('coordinated command line', () => {
   it('defaults to PGlite in ./coordinate-data on 127.0.0.1:5932 at info', () => {
     expect(parseCommandLine([], {})).toEqual({
       help: false,
-      options: { dataDir: DEFAULT_DATA_DIR, host: '127.0.0.1', port: 5932, logLevel: 'info' },
+      options: { dataDir: DEFAULT_DATA_DIR, host: '127.0.0.1', port: 5932, logLevel: 'info', shutdownTimeoutMs: 10_000 },
     })
   })
 
@@ -19,10 +19,10 @@ describe('coordinated command line', () => {
   })
 
   it('reads every option', () => {
-    const parsed = parseCommandLine(['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug'], {})
-    expect(parsed).toEqual({
+    const argv = ['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug', '--log-format', 'pretty', '--shutdown-timeout', '2.5']
+    expect(parseCommandLine(argv, {})).toEqual({
       help: false,
-      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug' },
+      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug', logFormat: 'pretty', shutdownTimeoutMs: 2500 },
     })
   })
 
@@ -37,6 +37,15 @@ describe('coordinated command line', () => {
     expect(() => parseCommandLine(['extra'], {})).toThrow(UsageError)
     expect(() => parseCommandLine(['--log-level', 'loud'], {})).toThrow(UsageError)
     expect(() => parseCommandLine(['--listen', '5932'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['--log-format', 'xml'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['--shutdown-timeout', '-1'], {})).toThrow(UsageError)
+    expect(() => parseCommandLine(['--shutdown-timeout', ''], {})).toThrow(UsageError)
+  })
+
+  it('refuses a database URL that is not a postgres:// URL, naming where it came from', () => {
+    expect(() => parseCommandLine(['--database-url', 'not-a-url'], {})).toThrow(/^--database-url is not a URL: "not-a-url"/)
+    expect(() => parseCommandLine([], { DATABASE_URL: 'mysql://u:pw@h/db' })).toThrow(/^\$DATABASE_URL is a mysql URL, not postgres:\/\/: "mysql:\/\/u:\*\*\*@h\/db"/)
+    expect(parseCommandLine(['--database-url', 'postgresql:///db?host=/run/postgresql'], {})).toMatchObject({ options: { databaseUrl: 'postgresql:///db?host=/run/postgresql' } })
   })
 
   it('splits --listen on the last colon', () => {

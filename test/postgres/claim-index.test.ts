@@ -4,7 +4,7 @@ import { MINUTE } from '../../src/coordinate/clock.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { withSchemaClient } from '../support/schema-client.js'
 
-// Migration 0005 selects claimable units by `active_attempt_id IS NULL` rather than by
+// The claim index (migrations/0001_baseline.ts) selects claimable units by `active_attempt_id IS NULL` rather than by
 // `state = 'available'`, which is right only while every write keeps the two in step, and
 // pays off only if completions then update unit rows in place (HOT).
 

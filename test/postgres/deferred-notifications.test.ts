@@ -7,7 +7,7 @@ import type { PostgresCoordinate } from '../../src/postgres/coordinate.js'
 import type { PostgresNamespace } from '../../src/postgres/namespace.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
-// Claims and completions call the functions of migrations/claim-functions.ts, which are quiet (the notify
+// Claims and completions call the stored functions of src/postgres/sql/, which are quiet (the notify
 // triggers stay silent), and the library announces the same payload after commit
 // (src/postgres/deferred-notifications.ts). `writer` makes the changes; `listener`, another
 // Coordinate on the same database, hears them through its change feed.

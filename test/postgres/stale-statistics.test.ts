@@ -5,7 +5,7 @@ import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { withSchemaClient } from '../support/schema-client.js'
 
 // Claims and completions must cost O(batch) however stale the planner's statistics are. These
-// tests do not time anything: they call the functions of migrations/claim-functions.ts directly, inside a
+// tests do not time anything: they call the stored functions of src/postgres/sql/ directly, inside a
 // transaction that is rolled back, and read what that transaction did to the tables from
 // pg_stat_xact_user_tables (per backend, updated as the executor runs, so no waiting).
 //

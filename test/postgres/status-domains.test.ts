@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { withSchemaClient } from '../support/schema-client.js'
 
-// Migration 0007 moves the rule on unit states and attempt statuses from table CHECK
-// constraints (prepared again by every writing statement) to domains (prepared once per session).
+// The rule on unit states and attempt statuses lives in domains rather than table CHECK
+// constraints (prepared again by every writing statement; a domain is prepared once per session).
 // The rule must still hold for every writer, and no table constraint may come back.
 
 const SCHEMA = 'coordinate'

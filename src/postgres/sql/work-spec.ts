@@ -1,0 +1,129 @@
+import { type RawBuilder, sql } from 'kysely'
+import { encodeData } from '../../coordinate/cbor-data.js'
+import type { DataDict } from '../../coordinate/data.js'
+import type { WorkSpecMeta } from '../../coordinate/work-spec-meta.js'
+
+// Statements on work_spec rows (src/postgres/namespace.ts, work-spec.ts and
+// work-spec-meta-store.ts run them).
+
+/** A spec's meta as columns; the counts only when asked for. */
+export interface MetaRow {
+  priority: number
+  weight: number
+  paused: boolean
+  continuous: boolean
+  can_be_continuous: boolean
+  min_memory_gb: number
+  interval_ms: string | number
+  next_continuous: Date | null
+  max_running: number
+  max_attempts_returned: number
+  max_retries: number
+  next_work_spec_name: string
+  runtime: string
+  available_count: number
+  pending_count: number
+}
+
+/** A row holding META_COLUMNS. */
+export type MetaColumnsRow = Omit<MetaRow, 'available_count' | 'pending_count'>
+
+/** The columns of work_spec `s` that make up its meta, without counts. */
+export const META_COLUMNS = sql`s.priority, s.weight, s.paused, s.continuous, s.can_be_continuous, s.min_memory_gb,
+  s.interval_ms, s.next_continuous, s.max_running, s.max_attempts_returned, s.max_retries,
+  s.next_work_spec_name, s.runtime`
+
+/**
+ * SET assignments that replace a spec's definition and every meta field derived from it
+ * (next_continuous restarts, as in go-coordinate); shared by setWorkSpec's upsert and setData.
+ */
+export function definitionAssignments(data: DataDict, meta: WorkSpecMeta): RawBuilder<unknown> {
+  return sql`data = ${encodeData(data)}, priority = ${meta.priority}, weight = ${meta.weight},
+    paused = ${meta.paused}, continuous = ${meta.continuous}, can_be_continuous = ${meta.canBeContinuous},
+    min_memory_gb = ${meta.minMemoryGb}, interval_ms = ${meta.intervalMs}, next_continuous = NULL,
+    max_running = ${meta.maxRunning}, max_attempts_returned = ${meta.maxAttemptsReturned},
+    max_retries = ${meta.maxRetries}, next_work_spec_name = ${meta.nextWorkSpecName}, runtime = ${meta.runtime}`
+}
+
+/** Creates or replaces a spec in one upsert; replacing re-derives every meta field. */
+export function upsertWorkSpecSql(namespaceId: string, name: string, data: DataDict, meta: WorkSpecMeta): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`
+      INSERT INTO work_spec (namespace_id, name, data, priority, weight, paused, continuous, can_be_continuous,
+        min_memory_gb, interval_ms, max_running, max_attempts_returned, max_retries, next_work_spec_name, runtime)
+      VALUES (${namespaceId}, ${name}, ${encodeData(data)}, ${meta.priority}, ${meta.weight}, ${meta.paused},
+        ${meta.continuous}, ${meta.canBeContinuous}, ${meta.minMemoryGb}, ${meta.intervalMs}, ${meta.maxRunning},
+        ${meta.maxAttemptsReturned}, ${meta.maxRetries}, ${meta.nextWorkSpecName}, ${meta.runtime})
+      ON CONFLICT (namespace_id, name) DO UPDATE SET ${definitionAssignments(data, meta)}, version = nextval('version_seq')
+      RETURNING id::text`
+}
+
+/** The id of a namespace's spec with this name. */
+export function workSpecIdSql(namespaceId: string, name: string): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`SELECT id::text FROM work_spec WHERE namespace_id = ${namespaceId} AND name = ${name}`
+}
+
+/** Deletes a namespace's spec by name (its units and attempts go by the triggers). */
+export function deleteWorkSpecSql(namespaceId: string, name: string): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`DELETE FROM work_spec WHERE namespace_id = ${namespaceId} AND name = ${name} RETURNING id::text`
+}
+
+/** A namespace's spec names, sorted. */
+export function workSpecNamesSql(namespaceId: string): RawBuilder<{ name: string }> {
+  return sql<{ name: string }>`SELECT name FROM work_spec WHERE namespace_id = ${namespaceId} ORDER BY name`
+}
+
+/** A spec's definition dict. */
+export function workSpecDataSql(specId: string): RawBuilder<{ data: Uint8Array }> {
+  return sql<{ data: Uint8Array }>`SELECT data FROM work_spec WHERE id = ${specId}`
+}
+
+/** A spec's definition, meta and version. */
+export function workSpecSnapshotSql(specId: string): RawBuilder<MetaColumnsRow & { data: Uint8Array; version: string }> {
+  return sql<MetaColumnsRow & { data: Uint8Array; version: string }>`
+    SELECT s.data, s.version, ${META_COLUMNS} FROM work_spec s WHERE s.id = ${specId}`
+}
+
+/** A spec's meta; with counts, units available now (not delayed) and pending now. */
+export function workSpecMetaSql(specId: string, withCounts: boolean, now: Date): RawBuilder<MetaRow> {
+  const counts = withCounts
+    ? sql`,
+      (SELECT count(*)::integer FROM work_unit u WHERE u.work_spec_id = s.id
+        AND (u.state = 'available' OR (u.state = 'pending' AND u.lease_expires < ${now}))
+        AND (u.not_before IS NULL OR u.not_before <= ${now})) AS available_count,
+      (SELECT count(*)::integer FROM work_unit u WHERE u.work_spec_id = s.id
+        AND u.state = 'pending' AND u.lease_expires >= ${now}) AS pending_count`
+    : sql``
+  return sql<MetaRow>`SELECT ${META_COLUMNS} ${counts} FROM work_spec s WHERE s.id = ${specId}`
+}
+
+/** Settable meta fields; null leaves a field as it is (nextContinuous: undefined does). */
+export interface MetaChanges {
+  priority: unknown
+  weight: unknown
+  paused: unknown
+  continuous: unknown
+  minMemoryGb: unknown
+  intervalMs: unknown
+  nextContinuous: Date | null | undefined
+  maxRunning: unknown
+  maxAttemptsReturned: unknown
+  maxRetries: unknown
+}
+
+/** Applies meta changes; `continuous` only sticks on specs declared continuous. */
+export function updateWorkSpecMetaSql(specId: string, m: MetaChanges): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`
+    UPDATE work_spec SET
+      priority = COALESCE(${m.priority}::integer, priority),
+      weight = COALESCE(${m.weight}::integer, weight),
+      paused = COALESCE(${m.paused}::boolean, paused),
+      continuous = can_be_continuous AND COALESCE(${m.continuous}::boolean, continuous),
+      min_memory_gb = COALESCE(${m.minMemoryGb}::double precision, min_memory_gb),
+      interval_ms = COALESCE(${m.intervalMs}::bigint, interval_ms),
+      next_continuous = CASE WHEN ${m.nextContinuous !== undefined} THEN ${m.nextContinuous ?? null}::timestamptz ELSE next_continuous END,
+      max_running = COALESCE(${m.maxRunning}::integer, max_running),
+      max_attempts_returned = COALESCE(${m.maxAttemptsReturned}::integer, max_attempts_returned),
+      max_retries = COALESCE(${m.maxRetries}::integer, max_retries),
+      version = nextval('version_seq')
+    WHERE id = ${specId} RETURNING id`
+}

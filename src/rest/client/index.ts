@@ -1,0 +1,2 @@
+export { RestCoordinate, restCoordinate } from './rest-coordinate.js'
+export { type RestClientOptions, TransportError } from './transport.js'

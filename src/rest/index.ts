@@ -1,0 +1,5 @@
+export { RestCoordinate, restCoordinate, type RestClientOptions, TransportError } from './client/index.js'
+export { type RestAppOptions, type RestServer, createRestApp, startRestServer } from './rest-server.js'
+export { HttpError, NoSuchAttemptError } from './errors.js'
+export { decodeKey, decodeName, encodeName } from './names.js'
+export type { CheckResult, ReadinessProbe } from './routes-health.js'

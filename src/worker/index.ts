@@ -1,0 +1,5 @@
+export * from './options.js'
+export { type StopOptions, WorkerRuntime, runWorkers } from './runtime.js'
+export { ManualTimers, type Timers, systemTimers } from './timers.js'
+export { InvalidTaskOutputError, TaskAbortedError } from './task-outcome.js'
+export { defaultRetryDelayMs } from './settings.js'

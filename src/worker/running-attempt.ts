@@ -1,0 +1,36 @@
+import type { Attempt } from '../coordinate/api.js'
+import type { DataDict } from '../coordinate/data.js'
+import type { TaskUnit } from './options.js'
+
+/**
+ * Where an attempt is in this runtime: its handler runs, its result waits to be written, or it
+ * left this runtime's hands (lease lost, given back at shutdown, or written).
+ */
+export type RunningState = 'running' | 'completing' | 'lost' | 'given-back' | 'done'
+
+/** One attempt this runtime holds a lease on. */
+export interface RunningAttempt {
+  readonly attempt: Attempt
+  readonly unit: TaskUnit
+  readonly controller: AbortController
+  state: RunningState
+  /** When the lease ends as far as this process knows (ms since the epoch, on the runtime's clock). */
+  expiresAt: number
+  /** The attempt's data as last written (the unit's data until progress() replaces it). */
+  data: DataDict
+}
+
+// The codes of LostLeaseError, NotPendingError and GoneError. Matched by code rather than by
+// class so errors rebuilt by a remote client (REST) count too.
+const LEASE_GONE_CODES = new Set(['LOST_LEASE', 'NOT_PENDING', 'GONE'])
+
+/** Tells whether an error from renew/finish means the attempt is no longer ours to write. */
+export function isLeaseGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && LEASE_GONE_CODES.has(code)
+}
+
+/** Whether the runtime still holds the lease and may write the attempt. */
+export function holdsLease(entry: RunningAttempt): boolean {
+  return entry.state === 'running' || entry.state === 'completing'
+}

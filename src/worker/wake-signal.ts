@@ -1,0 +1,35 @@
+import type { Timers } from './timers.js'
+
+/**
+ * Wakes the claim loop. A notification that arrives while nobody waits is kept, so news heard
+ * during a claim that came back empty is not lost: the next wait returns at once.
+ */
+export class WakeSignal {
+  #pending = false
+  #controller: AbortController | undefined
+
+  /** Wakes the waiter, or the next one. */
+  notify(): void {
+    this.#pending = true
+    this.#controller?.abort()
+  }
+
+  /** Waits for a notification, for `timeoutMs`, or for `stop` to abort, whichever is first. */
+  async wait(timers: Timers, timeoutMs: number, stop: AbortSignal): Promise<void> {
+    if (this.#pending || stop.aborted) {
+      this.#pending = false
+      return
+    }
+    const controller = new AbortController()
+    this.#controller = controller
+    const onStop = (): void => controller.abort()
+    stop.addEventListener('abort', onStop, { once: true })
+    try {
+      await timers.sleep(timeoutMs, controller.signal)
+    } finally {
+      stop.removeEventListener('abort', onStop)
+      this.#controller = undefined
+      this.#pending = false
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import type { ChangeFeed } from '../../src/coordinate/change-feed.js'
+import { UsageError } from '../../src/cli/options.js'
+import { WORKER_USAGE, parseWorkerCommandLine } from '../../src/cli/worker-command-line.js'
+import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { runTs } from '../worker/child-process.js'
+
+const CLI = 'src/cli/coordinate-worker.ts'
+
+/** Resolves once `check` holds, checking now and after every change the feed reports. */
+async function whenTrue(feed: ChangeFeed, check: () => Promise<boolean>): Promise<void> {
+  let changed = (): void => undefined
+  const unsubscribe = feed.subscribe(() => changed())
+  try {
+    for (;;) {
+      const next = new Promise<void>((resolve) => (changed = resolve))
+      if (await check()) return
+      await next
+    }
+  } finally {
+    unsubscribe()
+  }
+}
+
+describe('coordinate-worker command line', () => {
+  it('reads every option, with DATABASE_URL as the fallback', () => {
+    expect(parseWorkerCommandLine(['--module', 't.js'], { DATABASE_URL: 'postgres://env/db' })).toEqual({
+      help: false,
+      options: { modulePath: 't.js', databaseUrl: 'postgres://env/db', namespace: '', concurrency: 8, gracePeriodMs: 10_000, logLevel: 'info' },
+    })
+    const argv = ['--module', 't.js', '--database-url', 'postgres://flag/db', '--schema', 's', '--namespace', 'n', '--concurrency', '64',
+      '--lease', '60', '--grace', '0', '--worker-name', 'w', '--parent', 'p', '--log-level', 'warn']
+    expect(parseWorkerCommandLine(argv, {})).toEqual({
+      help: false,
+      options: { modulePath: 't.js', databaseUrl: 'postgres://flag/db', schema: 's', namespace: 'n', concurrency: 64, leaseMs: 60_000,
+        gracePeriodMs: 0, workerName: 'w', parent: 'p', logLevel: 'warn' },
+    })
+    expect(parseWorkerCommandLine(['-h'], {})).toEqual({ help: true })
+    expect(WORKER_USAGE).toMatch(/--module FILE/)
+  })
+
+  it.each([
+    [['--database-url', 'postgres://x/y'], /--module FILE is required/],
+    [['--module', 't.js'], /DATABASE_URL/],
+    [['--module', 't.js', '--database-url', 'u', '--concurrency', '0'], /--concurrency must be/],
+    [['--module', 't.js', '--database-url', 'u', '--lease', '0'], /--lease must be/],
+    [['--module', 't.js', '--database-url', 'u', '--bogus'], /bogus/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseWorkerCommandLine(argv, {})).toThrow(UsageError)
+    expect(() => parseWorkerCommandLine(argv, {})).toThrow(message)
+  })
+})
+
+describe('coordinate-worker process', async () => {
+  const { coordinate, url } = await openTestCoordinate()
+
+  it.each([
+    ['a missing file', 'test/worker/fixtures/missing.js', /cannot load the handler module .*missing\.js/],
+    ['a syntax error', 'test/worker/fixtures/syntax-error.js', /cannot load the handler module .*syntax-error\.js/],
+    ['a throw at import', 'test/worker/fixtures/throws-on-load.js', /configuration missing/],
+    ['no default export', 'test/worker/fixtures/no-default.js', /must have a default export/],
+    ['a handler that is not a function', 'test/worker/fixtures/not-functions.js', /not functions: count/],
+  ])('exits 1 with a clear message for a module with %s', async (_what, module, message) => {
+    const { code, stderr } = await runTs(CLI, ['--module', module, '--database-url', url ?? 'postgres://127.0.0.1:1/none']).exited
+    expect(code).toBe(1)
+    expect(stderr).toMatch(message)
+  }, 60_000)
+
+  it('exits 2 on bad usage', async () => {
+    const { code, stderr } = await runTs(CLI, ['--concurrency', 'x']).exited
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/Usage: coordinate-worker/)
+  }, 60_000)
+
+  // PGlite (the fallback when no server is reachable) cannot be shared with a child process.
+  it.runIf(url !== undefined)('runs a module\'s handlers until SIGTERM, then stops and exits 0', async () => {
+    const ns = await coordinate.namespace('cli')
+    const spec = await ns.setWorkSpec({ name: 'greet' })
+    await spec.addWorkUnits([{ key: 'a', data: { who: 'ada' } }, { key: 'b', data: { who: 'bob' } }])
+    const child = runTs(CLI, ['--module', 'test/worker/fixtures/tasks.js', '--namespace', 'cli', '--worker-name', 'cli-1'], { DATABASE_URL: url })
+    await child.printed('worker running')
+    const worker = await ns.worker('cli-1')
+    await whenTrue(coordinate.changes(), async () => (await spec.countWorkUnitStatus()).finished === 2)
+    expect(await (await spec.workUnit('b')).data()).toEqual({ greeting: 'hello bob' })
+    expect(await worker.active()).toBe(true)
+    child.kill('SIGTERM')
+    const { code, stdout } = await child.exited
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/"msg":"stopped"/)
+    expect(await worker.active()).toBe(false)
+  }, 60_000)
+})
