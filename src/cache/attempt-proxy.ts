@@ -3,6 +3,8 @@ import type { DataDict } from '../coordinate/data.js'
 import type { AttemptStatus } from '../coordinate/status.js'
 import type { WorkUnitProxy } from './work-unit-proxy.js'
 import type { WorkerProxy } from './worker-proxy.js'
+import { validateOptionalDataDict } from '../coordinate/validation.js'
+import { validateRenewal, validateRetry } from '../coordinate/request-validation.js'
 
 /**
  * An attempt handed out by the cache. Attempts are not cached (they are addressed by id and
@@ -56,18 +58,21 @@ export class AttemptProxy implements Attempt {
 
   /** Extends the lease (moves the unit's lease_expires). */
   async renew(extendMs: number, data?: DataDict): Promise<void> {
+    validateRenewal(extendMs, data)
     await this.#attempt.renew(extendMs, data)
     this.workUnit.wrote()
   }
 
   /** Gives the unit up. */
   async expire(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     await this.#attempt.expire(data)
     this.workUnit.wrote()
   }
 
   /** Finishes the unit; units it chains into the `then` spec are invalidated too. */
   async finish(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     await this.#attempt.finish(data)
     this.workUnit.wrote()
     await this.workUnit.workSpec.finished()
@@ -75,12 +80,14 @@ export class AttemptProxy implements Attempt {
 
   /** Fails the unit. */
   async fail(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     await this.#attempt.fail(data)
     this.workUnit.wrote()
   }
 
   /** Gives the unit up to be retried later. */
   async retry(data?: DataDict, delayMs?: number): Promise<void> {
+    validateRetry(data, delayMs)
     await this.#attempt.retry(data, delayMs)
     this.workUnit.wrote()
   }

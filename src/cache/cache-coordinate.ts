@@ -41,6 +41,7 @@ import { NamespaceProxy } from './namespace-proxy.js'
 import { type CacheOptions, resolveOptions } from './options.js'
 import { singleFlight } from './single-flight.js'
 import { RefreshLoop } from './refresh-loop.js'
+import { validateName } from '../coordinate/validation.js'
 
 /** The cache: a Coordinate whose namespaces, specs, units, workers and attempts are proxies. */
 export class CacheCoordinate implements Coordinate {
@@ -112,6 +113,7 @@ export class CacheCoordinate implements Coordinate {
   async namespace(name: string): Promise<NamespaceProxy> {
     const ctx = this.#ctx
     ctx.checkOpen()
+    validateName(name, 'a namespace name')
     const cached = ctx.namespaces.get(name)
     // A proxy whose namespace was destroyed holds no handle: asking again must re-create it.
     if (cached !== undefined && cached.handleCurrent) {

@@ -9,6 +9,8 @@ import { WorkSpecProxy } from './work-spec-proxy.js'
 import type { WorkUnitProxy } from './work-unit-proxy.js'
 import { singleFlight } from './single-flight.js'
 import { WorkerProxy } from './worker-proxy.js'
+import { validateName } from '../coordinate/validation.js'
+import { validateAttemptCompletions, validateWorkSpecData } from '../coordinate/request-validation.js'
 
 /**
  * A namespace identified by name. It files its specs and workers by name and hands out the same
@@ -44,6 +46,7 @@ export class NamespaceProxy implements Namespace {
 
   /** Creates or replaces a spec and returns its proxy. */
   async setWorkSpec(data: DataDict): Promise<WorkSpecProxy> {
+    validateWorkSpecData(data)
     const handle = await this.#slot.call((ns) => ns.setWorkSpec(data))
     const spec = this.adoptSpec(handle)
     spec.wrote()
@@ -54,7 +57,7 @@ export class NamespaceProxy implements Namespace {
   async workSpec(name: string): Promise<WorkSpecProxy> {
     const ctx = this.#ctx
     ctx.checkOpen()
-    if (typeof name !== 'string') return this.adoptSpec(await this.#slot.call((ns) => ns.workSpec(name)))
+    validateName(name, 'a work spec name')
     const cached = this.#specs.get(name)
     if (cached !== undefined && cached.handleCurrent) {
       ctx.metrics.hit(SPEC_LOOKUP)
@@ -67,6 +70,7 @@ export class NamespaceProxy implements Namespace {
 
   /** Deletes a spec; its proxy stays (it follows the name if the spec comes back) but holds nothing. */
   async destroyWorkSpec(name: string): Promise<void> {
+    validateName(name, 'a work spec name')
     try {
       await this.#slot.call((ns) => ns.destroyWorkSpec(name))
     } finally {
@@ -83,14 +87,14 @@ export class NamespaceProxy implements Namespace {
   async worker(name: string): Promise<WorkerProxy> {
     const ctx = this.#ctx
     ctx.checkOpen()
-    const cached = typeof name === 'string' ? this.#workers.get(name) : undefined
+    validateName(name, 'a worker name')
+    const cached = this.#workers.get(name)
     if (cached !== undefined && cached.handleCurrent) {
       ctx.metrics.hit(WORKER_LOOKUP)
       ctx.workers.get(cached)
       return cached
     }
     ctx.metrics.miss(WORKER_LOOKUP)
-    if (typeof name !== 'string') return this.adoptWorker(await this.#slot.call((ns) => ns.worker(name)))
     return singleFlight(this.#workerLookups, name, async () => this.adoptWorker(await this.resolveWorkerHandle(name)))
   }
 
@@ -102,6 +106,7 @@ export class NamespaceProxy implements Namespace {
 
   /** Finishes or fails many attempts at once; their units' snapshots are invalidated. */
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
+    validateAttemptCompletions(completions)
     const backend = completions.map((c) => (c.attempt instanceof AttemptProxy ? { ...c, attempt: c.attempt.backend } : c))
     const handle = await this.#slot.get()
     await handle.completeAttempts(backend)

@@ -15,6 +15,17 @@ import { canonicalKey, canonicalKeyBytes } from './unit-key.js'
 import { singleFlight } from './single-flight.js'
 import { WorkUnitProxy } from './work-unit-proxy.js'
 import { type UpdateFn, casUpdate } from './cas-update.js'
+import { validateWorkUnitKey, validateWorkUnitKeys } from '../coordinate/validation.js'
+import {
+  validateMetaOptions,
+  validatePriorityChange,
+  validateVersionGuard,
+  validateWorkSpecData,
+  validateWorkSpecMetaUpdate,
+  validateWorkUnitItem,
+  validateWorkUnitItems,
+  validateWorkUnitQuery,
+} from '../coordinate/request-validation.js'
 
 /** Bulk writes naming more units than this invalidate the whole spec instead of unit by unit. */
 const PER_UNIT_INVALIDATION_LIMIT = 1_000
@@ -61,6 +72,8 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** Replaces the definition; the cached snapshot is dropped once the write commits. */
   async setData(data: DataDict, guard?: VersionGuard): Promise<number> {
+    validateVersionGuard(guard)
+    validateWorkSpecData(data)
     const version = await this.#slot.call((spec) => spec.setData(data, guard))
     this.wrote()
     return version
@@ -74,12 +87,14 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** The meta; counts are live, so `withCounts` always reads the database. */
   async meta(options?: SpecMetaOptions): Promise<WorkSpecMeta> {
+    validateMetaOptions(options)
     if (options?.withCounts === true) return this.#slot.call((spec) => spec.meta({ withCounts: true }))
     return copyMeta((await this.#read(options)).meta)
   }
 
   /** Changes the settable meta fields. */
   async setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+    validateWorkSpecMetaUpdate(meta)
     await this.#slot.call((spec) => spec.setMeta(meta))
     this.wrote()
   }
@@ -107,6 +122,7 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** Adds or updates a unit and returns its proxy (the same one for the same key). */
   async addWorkUnit(key: WorkUnitKey, data?: DataDict, meta?: Partial<WorkUnitMeta>): Promise<WorkUnitProxy> {
+    validateWorkUnitItem({ key, data, meta })
     const handle = await this.#slot.call((spec) => spec.addWorkUnit(key, data, meta))
     const unit = this.adoptUnit(handle)
     unit.wrote()
@@ -115,6 +131,9 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** Adds or updates many units; the cached ones among them are invalidated. */
   async addWorkUnits(items: readonly AddWorkUnitItem[]): Promise<number> {
+    // Only the list here: the backend checks each item as it encodes it, and walking every
+    // unit's data twice would double the cost of a bulk add.
+    validateWorkUnitItems(items)
     try {
       return await this.#slot.call((spec) => spec.addWorkUnits(items))
     } finally {
@@ -140,6 +159,7 @@ export class WorkSpecProxy implements WorkSpec {
   async workUnit(key: WorkUnitKey): Promise<WorkUnitProxy> {
     const ctx = this.#ctx
     ctx.checkOpen()
+    validateWorkUnitKey(key)
     const canonical = canonicalKey(key)
     if (canonical === undefined) return this.adoptUnit(await this.#slot.call((spec) => spec.workUnit(key)))
     const cached = this.#units.get(canonical)
@@ -156,12 +176,14 @@ export class WorkSpecProxy implements WorkSpec {
 
   /** The units the query selects, as proxies (their snapshots are read when first needed). */
   async workUnits(query?: WorkUnitQuery): Promise<WorkUnitProxy[]> {
+    validateWorkUnitQuery(query)
     const units = await this.#slot.call((spec) => spec.workUnits(query))
     return units.map((unit) => this.adoptUnit(unit))
   }
 
   /** Snapshots of these units in one query; the cached units among them take the results. */
   async workUnitSnapshots(keys: readonly WorkUnitKey[]): Promise<WorkUnitSnapshot[]> {
+    validateWorkUnitKeys(keys)
     const ctx = this.#ctx
     const tickets = new Map<string, [WorkUnitProxy, FetchTicket]>()
     for (const key of keys) {
@@ -184,17 +206,20 @@ export class WorkSpecProxy implements WorkSpec {
   }
 
   /** Sets the priority of the selected units; the cached ones are invalidated. */
-  setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
+  async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
+    query = validatePriorityChange(query, priority, 'a work unit priority')
     return this.#bulk(query, (spec) => spec.setWorkUnitPriorities(query, priority))
   }
 
   /** Adds `delta` to the priority of the selected units; the cached ones are invalidated. */
-  adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
+  async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
+    query = validatePriorityChange(query, delta, 'a priority adjustment')
     return this.#bulk(query, (spec) => spec.adjustWorkUnitPriorities(query, delta))
   }
 
   /** Deletes the selected units; their proxies read GoneError until the names come back. */
-  deleteWorkUnits(query?: WorkUnitQuery): Promise<number> {
+  async deleteWorkUnits(query?: WorkUnitQuery): Promise<number> {
+    validateWorkUnitQuery(query)
     return this.#bulk(query ?? {}, (spec) => spec.deleteWorkUnits(query))
   }
 

@@ -13,6 +13,8 @@ import { UNIT_READ } from './metrics.js'
 import type { ReadOptions } from './options.js'
 import { type FetchTicket, SnapshotSlot } from './snapshot-slot.js'
 import type { WorkSpecProxy } from './work-spec-proxy.js'
+import { validateDataDict } from '../coordinate/validation.js'
+import { validateVersionGuard, validateWorkUnitMeta } from '../coordinate/request-validation.js'
 
 export type { UpdateFn } from './cas-update.js'
 
@@ -91,6 +93,8 @@ export class WorkUnitProxy implements WorkUnit {
 
   /** Replaces the unit's own data; the cached snapshot becomes exactly the new row. */
   async setData(data: DataDict, guard?: VersionGuard): Promise<number> {
+    validateDataDict(data)
+    validateVersionGuard(guard)
     const version = await this.#slot.call((unit) => unit.setData(data, guard))
     this.#wroteData(data, version)
     return version
@@ -123,6 +127,7 @@ export class WorkUnitProxy implements WorkUnit {
 
   /** Changes priority and/or not-before. */
   async setMeta(meta: Partial<WorkUnitMeta>): Promise<void> {
+    validateWorkUnitMeta(meta)
     await this.#slot.call((unit) => unit.setMeta(meta))
     this.wrote()
   }

@@ -5,6 +5,8 @@ import type { CacheContext } from './cache-context.js'
 import { HandleSlot } from './handle-slot.js'
 import type { NamespaceProxy } from './namespace-proxy.js'
 import { WorkUnitProxy } from './work-unit-proxy.js'
+import { validateLeaseMs } from '../coordinate/validation.js'
+import { validateAttemptRequest, validateWorkerUpdate } from '../coordinate/request-validation.js'
 
 /**
  * A worker identified by (namespace, name). Its own fields are not cached (they are written by
@@ -77,12 +79,14 @@ export class WorkerProxy implements Worker {
   }
 
   /** Records a heartbeat. */
-  update(update: WorkerUpdate): Promise<void> {
+  async update(update: WorkerUpdate): Promise<void> {
+    validateWorkerUpdate(update)
     return this.#slot.call((worker) => worker.update(update))
   }
 
   /** Claims work; the claimed units' snapshots are invalidated (one mark each, no re-read). */
   async requestAttempts(request?: AttemptRequest): Promise<AttemptProxy[]> {
+    validateAttemptRequest(request)
     const attempts = await this.#slot.call((worker) => worker.requestAttempts(request))
     const wrapped = attempts.map((attempt) => this.namespace.wrapAttempt(attempt, undefined, this))
     this.namespace.claimed(request ?? {}, wrapped)
@@ -91,6 +95,7 @@ export class WorkerProxy implements Worker {
 
   /** Starts an attempt on a unit whatever its state (a unit proxy is unwrapped to its handle). */
   async makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<AttemptProxy> {
+    if (lifetimeMs !== undefined) validateLeaseMs(lifetimeMs, 'makeAttempt lifetimeMs')
     let attempt: Attempt
     if (unit instanceof WorkUnitProxy) {
       attempt = await this.#slot.call((worker) => unit.withHandle((handle) => worker.makeAttempt(handle, lifetimeMs)))

@@ -1,6 +1,7 @@
 import { Decoder, Encoder, FLOAT32_OPTIONS, Tag } from 'cbor-x'
 import { type DataDict, type DataValue, Tuple, Uuid, describe, isDataDict } from './data.js'
 import { InvalidInputError } from './errors.js'
+import { MAX_DATA_BYTES } from './limits.js'
 
 // Every use of cbor-x goes through this module: data dicts stored in Postgres, and the values
 // of CBOR-RPC messages (src/cborrpc/codec.ts). It keeps an encoder and a decoder of its own and
@@ -29,9 +30,11 @@ const CBOR_OPTIONS = {
 const encoder = new Encoder(CBOR_OPTIONS)
 const decoder = new Decoder(CBOR_OPTIONS)
 
-/** Encodes a data value as CBOR, tuples as tag 128 and UUIDs as tag 37. */
+/** Encodes a data value as CBOR, tuples as tag 128 and UUIDs as tag 37; InvalidInputError beyond MAX_DATA_BYTES. */
 export function encodeData(value: DataValue): Uint8Array {
-  return encoder.encode(toCborValue(value))
+  const bytes = encoder.encode(toCborValue(value))
+  if (bytes.length > MAX_DATA_BYTES) throw new InvalidInputError(`data may have at most ${MAX_DATA_BYTES} bytes as CBOR, not ${bytes.length}`)
+  return bytes
 }
 
 /** Encodes a value that toCborValue() made ready (a wire message around such values). */

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js'
+import { MAX_DATA_DEPTH } from './limits.js'
 
 /**
  * A value inside a data dict. Python's types map as: str (bytes) → Uint8Array, unicode → string,
@@ -110,7 +111,18 @@ export function assertDataDict(value: unknown, what = 'data'): asserts value is 
   if (bad !== undefined) throw new InvalidInputError(`${what}${bad.path} ${bad.reason}`)
 }
 
-const MAX_DEPTH = 256
+// CBOR integers carry 64 bits and a sign; anything wider would need a bignum tag Python refuses.
+const INT64_SPAN = 2n ** 64n
+
+/** Whether a string is well-formed UTF-16 (no lone surrogate), so its UTF-8 form reads back equal. */
+export function isWellFormedText(text: string): boolean {
+  return (text as unknown as WellFormedCheck).isWellFormed()
+}
+
+// String.prototype.isWellFormed is in Node 20 but not in the ES2023 library types.
+interface WellFormedCheck {
+  isWellFormed(): boolean
+}
 
 interface BadValue {
   path: string
@@ -123,12 +135,14 @@ function findBadValue(value: unknown, depth: number): BadValue | undefined {
   if (value === null) return undefined
   switch (typeof value) {
     case 'boolean':
-    case 'string':
     case 'number':
-    case 'bigint':
       return undefined
+    case 'string':
+      return isWellFormedText(value) ? undefined : { path: '', reason: 'is a string with a lone surrogate' }
+    case 'bigint':
+      return value < INT64_SPAN && value > -INT64_SPAN ? undefined : { path: '', reason: `is an integer wider than 64 bits` }
   }
-  if (depth > MAX_DEPTH) return { path: '', reason: `is nested more than ${MAX_DEPTH} deep` }
+  if (depth > MAX_DATA_DEPTH) return { path: '', reason: `is nested more than ${MAX_DATA_DEPTH} deep` }
   if (value instanceof Uint8Array || value instanceof Uuid) return undefined
   if (Array.isArray(value) || value instanceof Tuple) {
     const items: readonly unknown[] = value instanceof Tuple ? value.items : value
@@ -147,6 +161,7 @@ function findBadValue(value: unknown, depth: number): BadValue | undefined {
   }
   if (isDataDict(value)) {
     for (const k in value) {
+      if (!isWellFormedText(k)) return { path: '', reason: 'has a key with a lone surrogate' }
       const bad = findBadValue(value[k], depth + 1)
       if (bad) return { path: `.${k}${bad.path}`, reason: bad.reason }
     }

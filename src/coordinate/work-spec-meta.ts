@@ -1,6 +1,16 @@
 import { type DataDict, type DataValue, assertDataDict, describe, lenientText } from './data.js'
 import { BadWorkSpecNameError, InvalidInputError, NoWorkSpecNameError } from './errors.js'
 import { SECOND } from './clock.js'
+import {
+  validateCap,
+  validateDelayMs,
+  validateFiniteNumber,
+  validateInt32,
+  validateMemoryGb,
+  validateName,
+  validateText,
+  validateWeight,
+} from './validation.js'
 
 /** The control settings of a work spec, derived from its dict and adjustable through setMeta. */
 export interface WorkSpecMeta {
@@ -72,31 +82,43 @@ export function workSpecNameOf(data: unknown): string {
   const name = (data as Record<string, unknown>).name
   if (name === undefined || name === null || name === '') throw new NoWorkSpecNameError()
   if (typeof name !== 'string') throw new BadWorkSpecNameError()
-  return name
+  return validateName(name, 'work spec name')
 }
 
-/** Validates a work spec dict and derives its name and meta (keys matched case-insensitively). */
+/**
+ * Validates a work spec dict and derives its name and meta (keys matched case-insensitively).
+ * Coercions kept from the predecessors: integer settings given as floats are truncated; a
+ * weight of 0 or none means `20 - nice`, raised to 1 if that is lower. Everything else out of
+ * range (a negative weight or cap, a priority beyond 32 bits, NaN) is refused.
+ */
 export function parseWorkSpecData(data: unknown): { name: string; meta: WorkSpecMeta } {
   const name = workSpecNameOf(data)
   assertDataDict(data, 'work spec')
   const get = caseInsensitive(data)
   const meta = defaultWorkSpecMeta()
-  meta.priority = intField(get('priority'), 'priority', 0)
-  const nice = intField(get('nice'), 'nice', 0)
-  let weight = intField(get('weight'), 'weight', 0)
-  if (weight === 0) weight = 20 - nice
-  meta.weight = weight <= 0 ? 1 : weight
+  meta.priority = validateInt32(intField(get('priority'), 'priority'), 'work spec priority')
+  meta.weight = weightOf(get('weight'), get('nice'))
   meta.paused = boolField(get('disabled'), 'disabled')
   meta.continuous = meta.canBeContinuous = boolField(get('continuous'), 'continuous')
-  meta.intervalMs = Math.round(numberField(get('interval'), 'interval', 0) * SECOND)
-  meta.minMemoryGb = numberField(get('min_gb'), 'min_gb', 0)
-  meta.maxRunning = intField(get('max_running'), 'max_running', 0)
-  meta.maxAttemptsReturned = intField(get('max_getwork'), 'max_getwork', 0)
-  meta.maxRetries = intField(get('max_retries'), 'max_retries', 0)
-  meta.nextWorkSpecName = stringField(get('then'), 'then')
-  meta.runtime = stringField(get('runtime'), 'runtime')
-  if (meta.intervalMs < 0) throw new InvalidInputError('work spec interval must not be negative')
+  const interval = validateFiniteNumber(numberField(get('interval'), 'interval'), 'work spec interval')
+  if (interval < 0) throw new InvalidInputError('work spec interval must not be negative')
+  meta.intervalMs = validateDelayMs(Math.round(interval * SECOND), 'work spec interval in ms')
+  meta.minMemoryGb = validateMemoryGb(numberField(get('min_gb'), 'min_gb'), 'work spec min_gb')
+  meta.maxRunning = validateCap(intField(get('max_running'), 'max_running'), 'work spec max_running')
+  meta.maxAttemptsReturned = validateCap(intField(get('max_getwork'), 'max_getwork'), 'work spec max_getwork')
+  meta.maxRetries = validateCap(intField(get('max_retries'), 'max_retries'), 'work spec max_retries')
+  meta.nextWorkSpecName = validateName(stringField(get('then'), 'then'), 'work spec then')
+  meta.runtime = validateText(stringField(get('runtime'), 'runtime'), 'work spec runtime')
   return { name, meta }
+}
+
+// go-coordinate's rule: an explicit weight wins unless it is 0; else 20 - nice, at least 1.
+function weightOf(rawWeight: DataValue | undefined, rawNice: DataValue | undefined): number {
+  const weight = intField(rawWeight, 'weight')
+  if (weight < 0) throw new InvalidInputError(`work spec weight must be at least 1 (or 0 for 20 - nice), not ${weight}`)
+  if (weight > 0) return validateWeight(weight, 'work spec weight')
+  const nice = validateInt32(intField(rawNice, 'nice'), 'work spec nice')
+  return validateWeight(Math.max(1, 20 - nice), 'work spec weight (20 - nice)')
 }
 
 function caseInsensitive(dict: DataDict): (key: string) => DataValue | undefined {
@@ -108,16 +130,18 @@ function caseInsensitive(dict: DataDict): (key: string) => DataValue | undefined
   return (key) => lower.get(key)
 }
 
-function numberField(value: DataValue | undefined, key: string, fallback: number): number {
-  if (value === undefined || value === null) return fallback
+function numberField(value: DataValue | undefined, key: string): number {
+  if (value === undefined || value === null) return 0
   if (typeof value === 'number') return value
   if (typeof value === 'bigint') return Number(value)
   throw new InvalidInputError(`work spec ${key} must be a number, not ${describe(value)}`)
 }
 
 // go-coordinate truncates JSON floats to ints for the integer settings; so do we.
-function intField(value: DataValue | undefined, key: string, fallback: number): number {
-  return Math.trunc(numberField(value, key, fallback))
+function intField(value: DataValue | undefined, key: string): number {
+  const n = numberField(value, key)
+  if (!Number.isFinite(n)) throw new InvalidInputError(`work spec ${key} must be a finite number, not ${n}`)
+  return Math.trunc(n)
 }
 
 function boolField(value: DataValue | undefined, key: string): boolean {

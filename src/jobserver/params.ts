@@ -1,19 +1,22 @@
-import { type DataDict, type DataValue, Tuple, describe, isDataDict, workUnitKeyBytes } from '../coordinate/data.js'
+import { type DataDict, type DataValue, Tuple, describe, isDataDict } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validateName, validateWorkUnitKey } from '../coordinate/validation.js'
 
 // Python 2 sends every `str` as a CBOR byte string, so any name or key may arrive as bytes; a
 // name must still be UTF-8 to be compared with the text names stored in Postgres.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Reads a name sent as a text string or as a (Python 2) byte string holding UTF-8. */
+/** Reads a name sent as a text string or as a (Python 2) byte string holding UTF-8, within the name limits. */
 export function readText(value: unknown, what: string): string {
-  if (typeof value === 'string') return value
+  if (typeof value === 'string') return validateName(value, what)
   if (value instanceof Uint8Array) {
+    let text: string
     try {
-      return strictUtf8.decode(value)
+      text = strictUtf8.decode(value)
     } catch {
       throw new InvalidInputError(`${what} is not valid UTF-8`)
     }
+    return validateName(text, what)
   }
   throw new InvalidInputError(`${what} must be a string, not ${describe(value)}`)
 }
@@ -28,7 +31,7 @@ export function readKey(value: unknown, what: string): Uint8Array {
   if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
     throw new InvalidInputError(`${what} must be a string, not ${describe(value)}`)
   }
-  return workUnitKeyBytes(value)
+  return validateWorkUnitKey(value, what)
 }
 
 /** Reads a list sent as a CBOR array or as a Python tuple (tag 128). */

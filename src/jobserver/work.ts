@@ -2,6 +2,9 @@ import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../co
 import { SECOND } from '../coordinate/clock.js'
 import { type DataDict, Tuple, workUnitKeyId, workUnitKeyName } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { MAX_UNITS_PER_REQUEST } from '../coordinate/limits.js'
+import { validateAttemptRequest } from '../coordinate/request-validation.js'
+import { validateOptionalDataDict } from '../coordinate/validation.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
 import { LeasedAttempts } from './leased-attempts.js'
@@ -41,13 +44,16 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       const maxJobs = readOptionalInteger(option(options, 'max_jobs'), 'max_jobs')
       const rawNames = option(options, 'work_spec_names')
       const request: AttemptRequest = {
-        numberOfWorkUnits: Math.max(1, maxJobs ?? 1),
+        // Python asks for at least one unit and the batch is capped; fewer units is a valid answer.
+        numberOfWorkUnits: Math.min(MAX_UNITS_PER_REQUEST, Math.max(1, maxJobs ?? 1)),
         lifetimeMs: leaseMs(leaseSeconds, DEFAULT_GET_WORK_LEASE_SECONDS),
         // Python specs have no runtime; workers of other runtimes must not get their work.
         runtimes: [''],
       }
       if (availableGb !== undefined) request.availableGb = availableGb
       if (rawNames !== undefined) request.workSpecs = readNames(rawNames, 'work_spec_names')
+      // Before the worker is created: a refused request must leave no worker behind.
+      validateAttemptRequest(request)
 
       const worker = await namespace.worker(workerId)
       const attempts = await worker.requestAttempts(request)
@@ -72,6 +78,8 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
         leaseMs: leaseMs(readOptionalNumber(option(options, 'lease_time'), 'lease_time'), DEFAULT_UPDATE_LEASE_SECONDS),
         workerId: readOptionalText(option(options, 'worker_id'), 'worker_id'),
       }
+      // Before any attempt is forced: refused data must leave no worker or attempt behind.
+      validateOptionalDataDict(update.data)
 
       // The usual case: the worker that got the unit from get_work reports on it.
       if (update.workerId === undefined && (await leased.apply(name, key, (attempt) => leasedTransition(attempt, update), status === 0 || status === PENDING))) {

@@ -1,6 +1,8 @@
 import type { Attempt, Worker } from '../coordinate/api.js'
 import { SECOND } from '../coordinate/clock.js'
 import type { DataDict, DataValue } from '../coordinate/data.js'
+import { InvalidInputError } from '../coordinate/errors.js'
+import { validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { READ_PARALLELISM, findWorker, mapLimit, noSuchWorker } from './lookups.js'
 import { type JobServerContext, type MethodTable, type Pair, method, ok } from './method.js'
 import { defineEntry, readDict, readNumber, readOptionalText, readText } from './params.js'
@@ -46,10 +48,14 @@ export function workerMethods({ namespace, clock, config }: JobServerContext): M
         lifetime = HUGE_LIFETIME_DEFAULT_SECONDS
       }
 
+      const now = clock.now()
+      const update = { data: environment, mode, now, expiration: new Date(now.getTime() + lifetime * SECOND) }
+      // Before the worker is created: a refused heartbeat must leave nothing behind.
+      validateWorkerUpdate(update)
+      if (parentId === workerId) throw new InvalidInputError('a worker cannot be its own parent')
       const worker = await namespace.worker(workerId)
       await worker.setParent(parentId === '' ? null : await namespace.worker(parentId))
-      const now = clock.now()
-      await worker.update({ data: environment, mode, now, expiration: new Date(now.getTime() + lifetime * SECOND) })
+      await worker.update(update)
       return [true, message]
     }),
 

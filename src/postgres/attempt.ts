@@ -1,7 +1,9 @@
 import type { Attempt } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, assertDataDict } from '../coordinate/data.js'
-import { GoneError, InvalidInputError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
+import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
+import { validateOptionalDataDict } from '../coordinate/validation.js'
+import { validateRenewal, validateRetry } from '../coordinate/request-validation.js'
 import type { AttemptStatus } from '../coordinate/status.js'
 import { type AttemptHandleRow, type AttemptRow, attemptExistsSql, attemptSql, releaseAttemptSql, renewAttemptSql } from './sql/attempt.js'
 import { completeAttempts } from './attempt-completion.js'
@@ -70,7 +72,7 @@ export class PostgresAttempt implements Attempt {
 
   /** Extends the lease; if another attempt took the unit, records the data, expires, and throws LostLeaseError. */
   async renew(extendMs: number, data?: DataDict): Promise<void> {
-    if (typeof extendMs !== 'number' || !Number.isFinite(extendMs)) throw new InvalidInputError('renew needs a finite duration in ms')
+    validateRenewal(extendMs, data)
     const encoded = encodeOptional(data)
     const now = this.#store.now()
     const expiration = new Date(now.getTime() + extendMs)
@@ -81,24 +83,25 @@ export class PostgresAttempt implements Attempt {
 
   /** Gives the unit back (it becomes available); a no-op if already expired. */
   async expire(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     await this.#release('expired', data, null)
   }
 
   /** Finishes the unit and chains `output` into the `then` spec. */
-  finish(data?: DataDict): Promise<void> {
+  async finish(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     return completeAttempts(this.#store, [{ attempt: this, status: 'finished', data }])
   }
 
   /** Fails the unit. */
-  fail(data?: DataDict): Promise<void> {
+  async fail(data?: DataDict): Promise<void> {
+    validateOptionalDataDict(data)
     return completeAttempts(this.#store, [{ attempt: this, status: 'failed', data }])
   }
 
   /** Gives the unit back to be retried after `delayMs` (default 0). */
   async retry(data?: DataDict, delayMs = 0): Promise<void> {
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new InvalidInputError('retry delay must be a non-negative number of ms')
-    }
+    validateRetry(data, delayMs)
     await this.#release('retryable', data, new Date(this.#store.now().getTime() + delayMs))
   }
 

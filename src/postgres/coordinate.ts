@@ -4,7 +4,7 @@ import { NAMESPACES_SQL, namespaceIdSql } from './sql/namespace.js'
 import { summarize } from './summary.js'
 import type { Store } from './store.js'
 import type { Clock } from '../coordinate/clock.js'
-import { InvalidInputError } from '../coordinate/errors.js'
+import { validateName } from '../coordinate/validation.js'
 import type { PostgresChangeFeed } from './change-listener.js'
 import type { DataDirLock } from './data-dir-lock.js'
 import { expireLeases } from './lease-expiry.js'
@@ -57,7 +57,7 @@ export class PostgresCoordinate implements Coordinate {
 
   /** Gets the namespace with this name, creating it if needed (one statement). */
   async namespace(name: string): Promise<Namespace> {
-    if (typeof name !== 'string') throw new InvalidInputError('a namespace name must be a string')
+    validateName(name, 'a namespace name')
     // Insert-or-select; empty when a racing insert hid both halves, so try again.
     for (;;) {
       const row = await this.#store.row(namespaceIdSql(name))

@@ -1,6 +1,8 @@
 import type { AttemptCompletion, Namespace, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
-import { type DataDict, assertDataDict } from '../coordinate/data.js'
-import { GoneError, InvalidInputError, NoSuchWorkSpecError } from '../coordinate/errors.js'
+import type { DataDict } from '../coordinate/data.js'
+import { GoneError, NoSuchWorkSpecError } from '../coordinate/errors.js'
+import { validateName } from '../coordinate/validation.js'
+import { validateAttemptCompletions } from '../coordinate/request-validation.js'
 import { parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import type { Store } from './store.js'
@@ -34,7 +36,7 @@ export class PostgresNamespace implements Namespace {
 
   /** The spec with this name (one lookup by the unique index). */
   async workSpec(name: string): Promise<WorkSpec> {
-    if (typeof name !== 'string') throw new InvalidInputError('a work spec name must be a string')
+    validateName(name, 'a work spec name')
     const row = await this.store.row(workSpecIdSql(this.id, name))
     if (!row) throw new NoSuchWorkSpecError(name)
     return new PostgresWorkSpec(this, row.id, name)
@@ -42,6 +44,7 @@ export class PostgresNamespace implements Namespace {
 
   /** Deletes a spec; its units and attempts go with it by cascade. */
   async destroyWorkSpec(name: string): Promise<void> {
+    validateName(name, 'a work spec name')
     const row = await this.store.row(deleteWorkSpecSql(this.id, name))
     if (!row) throw new NoSuchWorkSpecError(name)
   }
@@ -54,7 +57,7 @@ export class PostgresNamespace implements Namespace {
 
   /** Gets or creates a worker: active, mode "", empty data, expiring 15 minutes from now. */
   async worker(name: string): Promise<Worker> {
-    if (typeof name !== 'string') throw new InvalidInputError('a worker name must be a string')
+    validateName(name, 'a worker name')
     const now = this.store.now()
     const expiration = new Date(now.getTime() + DEFAULT_LEASE_MS)
     for (;;) {
@@ -70,8 +73,8 @@ export class PostgresNamespace implements Namespace {
   }
 
   /** Finishes or fails many attempts at once (all or nothing). */
-  completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
-    for (const c of completions) if (c.data !== undefined) assertDataDict(c.data)
+  async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
+    validateAttemptCompletions(completions)
     return completeAttempts(this.store, completions)
   }
 

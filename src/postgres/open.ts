@@ -127,9 +127,6 @@ function openPool(
   // connection dropping would be an uncaught 'error' event and take the process down.
   pool.on('connect', (client) => client.on('error', (error) => health.lost('pool', error)))
   pool.on('connect', usePreparedStatements)
-  // So would one on a client checked out between two queries: the pool listens only to idle
-  // ones. The query in flight, if any, still fails with the error.
-  pool.on('connect', (client) => client.on('error', () => undefined))
   const direct: DirectQuery = async (text, values) => (await pool.query({ name: statementName(text), text, values: values.map(isoDate) })).rows
   const stats = (): PoolStats => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
   return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), direct, stats }

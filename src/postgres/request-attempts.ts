@@ -1,7 +1,7 @@
 import type { Attempt, AttemptRequest } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
-import { InvalidInputError } from '../coordinate/errors.js'
+import { validateAttemptRequest } from '../coordinate/request-validation.js'
 import {
   type SchedulerCandidate,
   canStartContinuous,
@@ -39,7 +39,7 @@ interface Candidate extends SchedulerCandidate {
  * followed from meta alone, the claim goes straight to that spec in one round trip.
  */
 export async function requestAttempts(worker: PostgresWorker, request: AttemptRequest): Promise<Attempt[]> {
-  checkRequest(request)
+  validateAttemptRequest(request)
   const { store } = worker.namespace
   const remembered = store.choices.get(worker.namespace.id, request)
   if (remembered) {
@@ -79,17 +79,6 @@ async function claimFrom(worker: PostgresWorker, target: ClaimTarget, request: A
     (row) => new PostgresAttempt(row.attempt_id, new PostgresWorkUnit(spec, row.unit_id, new Uint8Array(row.unit_name)), worker),
   )
   return failOverRetried(store, target.meta, attempts, claimed)
-}
-
-function checkRequest(request: AttemptRequest): void {
-  const { numberOfWorkUnits: n, lifetimeMs, availableGb } = request
-  if (n !== undefined && (typeof n !== 'number' || !Number.isFinite(n))) throw new InvalidInputError('numberOfWorkUnits must be a number')
-  if (lifetimeMs !== undefined && (typeof lifetimeMs !== 'number' || !Number.isFinite(lifetimeMs) || lifetimeMs < 0)) {
-    throw new InvalidInputError('lifetimeMs must be a non-negative number')
-  }
-  if (availableGb !== undefined && (typeof availableGb !== 'number' || Number.isNaN(availableGb))) {
-    throw new InvalidInputError('availableGb must be a number')
-  }
 }
 
 interface SchedulerInputs {

@@ -7,7 +7,15 @@ import { type DataUpdateFn, type LockedDataUpdate, type LockedUpdateResult, lock
 import { definitionAssignments, workSpecDataSql, workSpecSnapshotSql } from './sql/work-spec.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { type DataDict, type WorkUnitKey, workUnitKeyName } from '../coordinate/data.js'
-import { ChangedNameError, GoneError, InvalidInputError, NoSuchWorkUnitError } from '../coordinate/errors.js'
+import { ChangedNameError, GoneError, NoSuchWorkUnitError } from '../coordinate/errors.js'
+import { validateWorkUnitKeys } from '../coordinate/validation.js'
+import {
+  validateMetaOptions,
+  validatePriorityChange,
+  validateVersionGuard,
+  validateWorkSpecMetaUpdate,
+  validateWorkUnitQuery,
+} from '../coordinate/request-validation.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { type WorkSpecMeta, type WorkSpecMetaUpdate, parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import type { PostgresNamespace } from './namespace.js'
@@ -49,7 +57,8 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
   }
 
   /** Replaces the definition and re-derives all meta; the name cannot change. Returns the new version. */
-  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+  async setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    validateVersionGuard(guard)
     return guardedUpdate(this.#store, 'work_spec', this.id, this.#definition(data), guard, 'Work spec')
   }
 
@@ -72,12 +81,14 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
   }
 
   /** The meta; with counts, available and pending units are counted at the clock's now. */
-  meta(options: { withCounts?: boolean } = {}): Promise<WorkSpecMeta> {
+  async meta(options: { withCounts?: boolean } = {}): Promise<WorkSpecMeta> {
+    validateMetaOptions(options)
     return readWorkSpecMeta(this.#store, this.id, options.withCounts === true)
   }
 
   /** Changes the settable meta fields. */
-  setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+  async setMeta(meta: WorkSpecMetaUpdate): Promise<void> {
+    validateWorkSpecMetaUpdate(meta)
     return writeWorkSpecMeta(this.#store, this.id, meta)
   }
 
@@ -104,6 +115,7 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
 
   /** The selected units in key order. */
   async workUnits(query: WorkUnitQuery = {}): Promise<WorkUnit[]> {
+    validateWorkUnitQuery(query)
     const now = this.#store.now()
     const rows = await this.#store.rows(workUnitsSql(this.id, query, now))
     return rows.map((r) => new PostgresWorkUnit(this, r.id, new Uint8Array(r.name)))
@@ -111,6 +123,7 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
 
   /** Snapshots of the units with these keys, in one query. */
   async workUnitSnapshots(keys: readonly WorkUnitKey[]): Promise<WorkUnitSnapshot[]> {
+    validateWorkUnitKeys(keys)
     if (keys.length === 0) return []
     const names = keys.map((key) => bytea(keyOf(key)))
     const rows = await this.#store.rows(workUnitSnapshotsSql(this.id, names))
@@ -127,14 +140,14 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
   }
 
   /** Sets the priority of the selected units. */
-  setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
-    checkPriority(priority)
+  async setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number> {
+    query = validatePriorityChange(query, priority, 'a work unit priority')
     return this.#updatePriorities(query, priorityValueSql(priority))
   }
 
   /** Adds `delta` to the priority of the selected units. */
-  adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
-    checkPriority(delta)
+  async adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number> {
+    query = validatePriorityChange(query, delta, 'a priority adjustment')
     return this.#updatePriorities(query, priorityDeltaSql(delta))
   }
 
@@ -145,6 +158,7 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
 
   /** Deletes the selected units (their attempts go by cascade) in one statement. */
   async deleteWorkUnits(query: WorkUnitQuery = {}): Promise<number> {
+    validateWorkUnitQuery(query)
     const now = this.#store.now()
     const row = await this.#store.row(deleteWorkUnitsSql(this.id, query, now))
     return row?.count ?? 0
@@ -153,11 +167,5 @@ export class PostgresWorkSpec implements WorkSpec, LockedDataUpdate {
   /** Unit counts for this spec. */
   summarize(): Promise<SummaryRecord[]> {
     return summarize(this.#store, { workSpecId: this.id })
-  }
-}
-
-function checkPriority(value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidInputError(`a priority must be a finite number, not ${String(value)}`)
   }
 }

@@ -1,12 +1,12 @@
 import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
-import { assertDataDict, describe, workUnitKeyId } from '../coordinate/data.js'
-import { GoneError, InvalidInputError } from '../coordinate/errors.js'
+import { workUnitKeyId } from '../coordinate/data.js'
+import { GoneError } from '../coordinate/errors.js'
+import { validateWorkUnitItem, validateWorkUnitItems as validateItemList } from '../coordinate/request-validation.js'
 import { isPgError } from './migrate.js'
 import { type UnitColumns, SAVEPOINT_SQL, insertWorkUnitsSql, upsertWorkUnitsSql } from './sql/add-work-units.js'
 import { bytea } from './sql/fragments.js'
 import type { Executor, Store } from './store.js'
-import { checkedKey } from './work-unit-key.js'
 
 /** A unit ready to write: key bytes, encoded data and meta. */
 export interface ValidWorkUnit {
@@ -24,18 +24,8 @@ export function validateWorkUnitItems(items: readonly AddWorkUnitItem[], offset 
   const byKey = new Map<string, ValidWorkUnit>()
   items.forEach((item, j) => {
     const i = offset + j
-    if (item === null || typeof item !== 'object') throw new InvalidInputError(`work unit ${i} is ${describe(item)}, not an item`)
-    const key = bytea(checkedKey(item.key))
-    const data = item.data ?? {}
-    assertDataDict(data, `work unit ${i} data`)
-    const priority = item.meta?.priority ?? 0
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new InvalidInputError(`work unit ${i} priority must be a finite number`)
-    }
-    const notBefore = item.meta?.notBefore ?? null
-    if (notBefore !== null && !(notBefore instanceof Date && Number.isFinite(notBefore.getTime()))) {
-      throw new InvalidInputError(`work unit ${i} notBefore must be a valid Date or null`)
-    }
+    const { key: keyBytes, data, priority, notBefore } = validateWorkUnitItem(item, i)
+    const key = bytea(keyBytes)
     const id = workUnitKeyId(key)
     byKey.delete(id)
     byKey.set(id, { key, data: bytea(encodeData(data)), priority, notBefore })
@@ -54,7 +44,7 @@ const CHUNK = 10_000
  * database inserts chunk k. Returns how many distinct units were written per chunk, summed.
  */
 export async function writeWorkUnits(store: Store, specId: string, items: readonly AddWorkUnitItem[]): Promise<number> {
-  if (!Array.isArray(items)) throw new InvalidInputError(`work units must come as a list, not ${describe(items)}`)
+  validateItemList(items)
   if (items.length <= CHUNK) {
     const units = validateWorkUnitItems(items)
     if (units.length > 0) await insertOrUpsert(store, store.db, specId, units)

@@ -1,8 +1,10 @@
 import type { RawBuilder } from 'kysely'
 import type { Attempt, VersionGuard, WorkUnit, WorkUnitMeta } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
-import { type DataDict, assertDataDict, workUnitKeyName } from '../coordinate/data.js'
-import { GoneError, InvalidInputError } from '../coordinate/errors.js'
+import { type DataDict, workUnitKeyName } from '../coordinate/data.js'
+import { GoneError } from '../coordinate/errors.js'
+import { validateDataDict } from '../coordinate/validation.js'
+import { validateVersionGuard, validateWorkUnitMeta } from '../coordinate/request-validation.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { snapshotFromRow } from './work-unit-snapshot-row.js'
 import { guardedUpdate } from './guarded-update.js'
@@ -54,7 +56,9 @@ export class PostgresWorkUnit implements WorkUnit, LockedDataUpdate {
   }
 
   /** Replaces the unit's own data, optionally only if it is still at `guard.ifVersion`. */
-  setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+  async setData(data: DataDict, guard: VersionGuard = {}): Promise<number> {
+    validateDataDict(data)
+    validateVersionGuard(guard)
     return guardedUpdate(this.#store, 'work_unit', this.id, dataAssignment(data), guard, 'Work unit')
   }
 
@@ -79,13 +83,7 @@ export class PostgresWorkUnit implements WorkUnit, LockedDataUpdate {
 
   /** Changes the fields present in `meta`; `notBefore: null` clears the delay. */
   async setMeta(meta: Partial<WorkUnitMeta>): Promise<void> {
-    const { priority, notBefore } = meta
-    if (priority !== undefined && (typeof priority !== 'number' || !Number.isFinite(priority))) {
-      throw new InvalidInputError('a work unit priority must be a finite number')
-    }
-    if (notBefore !== undefined && notBefore !== null && !(notBefore instanceof Date)) {
-      throw new InvalidInputError('a work unit notBefore must be a Date or null')
-    }
+    const { priority, notBefore } = validateWorkUnitMeta(meta)
     const rows = await this.#store.rows(updateWorkUnitMetaSql(this.id, priority ?? null, notBefore))
     if (rows.length === 0) throw new GoneError('Work unit')
   }
@@ -117,6 +115,6 @@ export class PostgresWorkUnit implements WorkUnit, LockedDataUpdate {
 }
 
 function dataAssignment(data: DataDict): RawBuilder<unknown> {
-  assertDataDict(data)
+  validateDataDict(data)
   return unitDataAssignment(Buffer.from(encodeData(data)))
 }

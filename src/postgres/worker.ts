@@ -1,6 +1,8 @@
 import type { Attempt, AttemptRequest, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
-import { type DataDict, assertDataDict } from '../coordinate/data.js'
+import type { DataDict } from '../coordinate/data.js'
+import { validateLeaseMs } from '../coordinate/validation.js'
+import { validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import { GoneError, InvalidInputError, WrongBackendError } from '../coordinate/errors.js'
 import { attemptFromRow } from './attempt.js'
@@ -86,10 +88,9 @@ export class PostgresWorker implements Worker {
 
   /** Records a heartbeat: data, time, expiration and mode, and marks the worker active. */
   async update(update: WorkerUpdate): Promise<void> {
+    validateWorkerUpdate(update)
     const now = update.now ?? this.#store.now()
     const expiration = update.expiration ?? new Date(now.getTime() + DEFAULT_LEASE_MS)
-    if (update.data !== undefined) assertDataDict(update.data)
-    if (update.mode !== undefined && typeof update.mode !== 'string') throw new InvalidInputError('a worker mode must be a string')
     const data = update.data === undefined ? null : Buffer.from(encodeData(update.data))
     const rows = await this.#store.rows(updateWorkerSql(this.id, now, expiration, data, update.mode ?? null))
     if (rows.length === 0) throw new GoneError('Worker')
@@ -101,7 +102,8 @@ export class PostgresWorker implements Worker {
   }
 
   /** Starts an attempt on `unit` whatever its state and makes it the active one. */
-  makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<Attempt> {
+  async makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<Attempt> {
+    if (lifetimeMs !== undefined) validateLeaseMs(lifetimeMs, 'makeAttempt lifetimeMs')
     if (!(unit instanceof PostgresWorkUnit) || unit.workSpec.namespace.store !== this.#store) throw new WrongBackendError()
     return makeAttempt(this, unit, lifetimeMs ?? DEFAULT_LEASE_MS)
   }
