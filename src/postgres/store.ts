@@ -22,6 +22,9 @@ export type Executor = Kysely<unknown> | Transaction<unknown>
 export type DirectQuery = (text: string, values: readonly unknown[]) => Promise<unknown[]>
 
 /** The database, the clock, and the error mapping every handle of one Coordinate shares. */
+// How often a statement that lost its connection is tried again, when that cannot apply it twice.
+const SAFE_RETRIES = 3
+
 export class Store {
   #closed = false
   /** Scheduler choices that meta alone decided, for one-round-trip claims. */
@@ -105,9 +108,9 @@ export class Store {
   }
 
   /**
-   * A statement failed. If the connection was lost, repeat it once when that is safe (it never
-   * reached the server, or it only reads); else say the database was unavailable, and whether
-   * the statement may have taken effect. Inside a transaction, leave that to transaction().
+   * A statement failed. If the connection was lost, repeat it (up to SAFE_RETRIES times) when
+   * that is safe (it never reached the server, or it only reads); else say the database was
+   * unavailable, and whether the statement may have taken effect. Inside a transaction, leave that to transaction().
    */
   async #afterFailure<T>(error: unknown, ownStatement: boolean, text: () => string, again: () => Promise<T>): Promise<T> {
     const failure = connectionFailure(error)
@@ -116,14 +119,20 @@ export class Store {
     if (!ownStatement) throw unavailable(error as Error, 'unknown')
     const reads = isReadOnlyStatement(text())
     if (failure === 'dropped' && !reads) throw unavailable(error as Error, 'unknown')
-    try {
-      const result = await again()
-      this.health.ok(POOL)
-      return result
-    } catch (second) {
-      const secondFailure = connectionFailure(second)
-      if (secondFailure === undefined) throw mapError(second)
-      throw unavailable(second as Error, secondFailure === 'dropped' && !reads ? 'unknown' : 'no')
+    // Every connection the pool held may have died at once (a server restart): each failed try
+    // drops its dead client, so a few safe tries reach a live one.
+    for (let retry = 1; ; retry++) {
+      try {
+        const result = await again()
+        this.health.ok(POOL)
+        return result
+      } catch (second) {
+        const secondFailure = connectionFailure(second)
+        if (secondFailure === undefined) throw mapError(second)
+        const safe = secondFailure !== 'dropped' || reads
+        if (!safe) throw unavailable(second as Error, 'unknown')
+        if (retry >= SAFE_RETRIES) throw unavailable(second as Error, 'no')
+      }
     }
   }
 

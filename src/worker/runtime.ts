@@ -238,6 +238,11 @@ export class WorkerRuntime {
     } catch (thrown) {
       outcome = { ok: false, thrown }
     }
+    // Past the lease's end the database would still take the result (an expired attempt that is
+    // still active may finish), yet another worker may have the unit by now: drop it instead.
+    if (entry.state === 'running' && this.#settings.clock.now().getTime() > entry.expiresAt) {
+      this.#leaseLost(entry, 'the lease ran out before the handler returned')
+    }
     if (entry.state === 'running') this.#freeSlot(entry)
     if (entry.state !== 'running') {
       if (entry.state === 'lost') this.#settings.logger.warn(this.#fields(entry), 'handler ended after its lease was lost; result discarded')

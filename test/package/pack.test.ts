@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildIfStale, root } from '../cli/daemon-process.js'
 
 // The package as a user gets it: `npm pack`, then an install of the tarball into an empty
-// folder, as the Dockerfile does. The install runs offline: the tarball's dependencies are
-// copied in from this checkout's node_modules first (the production ones only, as `npm ls`
-// lists them), so npm finds them satisfied and fetches nothing.
+// folder, as the Dockerfile does. The tarball's dependencies are copied in from this checkout's
+// node_modules first (the production ones only, as `npm ls` lists them), so npm finds them
+// satisfied; it prefers its cache and asks the registry only for what a range still lacks.
 // Asynchronous, so that minutes of npm on a busy machine do not block the test worker.
 const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'coordinate-pack-'))
@@ -24,7 +24,7 @@ beforeAll(async () => {
   tarball = join(scratch, packed[0]!.filename)
   await copyProductionDependencies(app)
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
-  await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app })
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: app })
 }, 300_000)
 
 async function copyProductionDependencies(target: string): Promise<void> {
