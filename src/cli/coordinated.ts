@@ -2,10 +2,10 @@
 // The `coordinated` command: parses argv, runs the daemon (src/cli/daemon.ts), turns signals
 // into a graceful stop bounded by a watchdog, and reports a failed start as one sentence on
 // stderr with an exit status of its own (src/cli/exit-codes.ts).
-import { constants } from 'node:os'
 import type { Logger } from 'pino'
 import type { DaemonHandle } from './daemon.js'
 import { ExitCode } from './exit-codes.js'
+import { signalExitCode } from './signals.js'
 import { createLogger, defaultLogFormat, prettyDestination } from './logging.js'
 import { type DaemonCommandLine, USAGE, UsageError, parseCommandLine } from './options.js'
 import { type ShutdownWatchdog, armShutdownWatchdog } from './shutdown-watchdog.js'
@@ -101,10 +101,6 @@ function commandLine(argv: readonly string[]): DaemonCommandLine | undefined {
 async function openLogger(options: DaemonCommandLine): Promise<Logger> {
   const format = options.logFormat ?? defaultLogFormat()
   return createLogger(options.logLevel, format === 'pretty' ? await prettyDestination() : undefined)
-}
-
-function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (constants.signals[signal] ?? 0)
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

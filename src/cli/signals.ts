@@ -14,7 +14,7 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal; exiting now')
-      exit(128 + (constants.signals[signal] ?? 0))
+      exit(signalExitCode(signal))
     }
     stopping = true
     logger.info({ signal }, 'signal received; stopping')
@@ -28,4 +28,9 @@ export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+}
+
+/** The exit status of a process ended by `signal`, as shells report it: 128 + its number. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0)
 }
