@@ -74,6 +74,22 @@ export interface AttemptCompletion {
   data?: DataDict
 }
 
+/** One lease to extend, in a bulk renewal. */
+export interface AttemptRenewal {
+  attempt: Attempt
+  /** The lease ends this many milliseconds from now. */
+  extendMs: number
+  /** Replaces the attempt's data, as `renew(extendMs, data)` does. */
+  data?: DataDict
+}
+
+/**
+ * How one renewal of a bulk renewal went: `renewed`; `lost-lease` (another attempt has the unit:
+ * the data is recorded and this attempt expired, where renew() throws LostLeaseError);
+ * `not-pending` (it ended, or its lease ran out); `gone` (deleted with its unit).
+ */
+export type RenewalOutcome = 'renewed' | 'lost-lease' | 'not-pending' | 'gone'
+
 /** Things that can summarize the work units under them. */
 export interface Summarizable {
   /** Unit counts per (namespace, spec, status); zero counts are left out. */
@@ -109,6 +125,8 @@ export interface Namespace extends Summarizable {
   workers(): Promise<Worker[]>
   /** Finishes or fails many attempts in one round trip; an attempt not pending throws NotPendingError and nothing changes. */
   completeAttempts(completions: readonly AttemptCompletion[]): Promise<void>
+  /** Extends many leases in one round trip; one outcome per renewal, in order, so one lost lease fails none of the others. */
+  renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]>
 }
 
 /** A kind of work: a definition dict and a set of work units. */
@@ -204,6 +222,11 @@ export interface Attempt {
   readonly id: string
   readonly workUnit: WorkUnit
   readonly worker: Worker
+  /**
+   * The unit's data as the claim that made this attempt read it, when the backend read it in
+   * the same round trip (requestAttempts on Postgres); undefined otherwise. Saves a read per claim.
+   */
+  readonly claimData?: DataDict
   status(): Promise<AttemptStatus>
   data(): Promise<DataDict>
   startTime(): Promise<Date>

@@ -1,4 +1,4 @@
-import type { AddWorkUnitItem, AttemptCompletion, AttemptRequest, VersionGuard, WorkUnitMeta, WorkUnitQuery, WorkerUpdate } from './api.js'
+import type { AddWorkUnitItem, AttemptCompletion, AttemptRenewal, AttemptRequest, VersionGuard, WorkUnitMeta, WorkUnitQuery, WorkerUpdate } from './api.js'
 import type { DataDict } from './data.js'
 import { InvalidInputError } from './errors.js'
 import { MAX_UNITS_PER_REQUEST } from './limits.js'
@@ -134,18 +134,33 @@ export function validateWorkerUpdate(update: unknown): WorkerUpdate {
 
 /** Checks a bulk completion: a list of { attempt, status finished|failed, data? } with each attempt once. */
 export function validateAttemptCompletions(completions: unknown): readonly AttemptCompletion[] {
-  if (!Array.isArray(completions)) throw new InvalidInputError(`completions must be a list, not ${shown(completions)}`)
-  const seen = new Set<unknown>()
-  completions.forEach((c: unknown, i) => {
-    if (c === null || typeof c !== 'object') throw new InvalidInputError(`completion ${i} is ${shown(c)}, not a completion`)
-    const { attempt, status, data } = c as AttemptCompletion
-    if (attempt === null || typeof attempt !== 'object') throw new InvalidInputError(`completion ${i} has no attempt`)
+  return validateAttemptList<AttemptCompletion>(completions, 'completion', 'completed', ({ status, data }, i) => {
     if (status !== 'finished' && status !== 'failed') throw new InvalidInputError(`cannot complete an attempt as ${shown(status)}`)
     validateOptionalDataDict(data, `completion ${i} data`)
-    if (seen.has(attempt.id)) throw new InvalidInputError('the same attempt is completed twice')
+  })
+}
+
+/** Checks a bulk renewal: a list of { attempt, extendMs, data? } with each attempt once. */
+export function validateAttemptRenewals(renewals: unknown): readonly AttemptRenewal[] {
+  return validateAttemptList<AttemptRenewal>(renewals, 'renewal', 'renewed', ({ extendMs, data }, i) => {
+    validateLeaseMs(extendMs, `renewal ${i} extendMs`)
+    validateOptionalDataDict(data, `renewal ${i} data`)
+  })
+}
+
+// A list of objects that each name an attempt, no attempt twice, each item checked by `check`.
+function validateAttemptList<T extends { attempt: { id: string } }>(list: unknown, what: string, done: string, check: (item: T, i: number) => void): readonly T[] {
+  if (!Array.isArray(list)) throw new InvalidInputError(`${what}s must be a list, not ${shown(list)}`)
+  const seen = new Set<unknown>()
+  list.forEach((item: unknown, i) => {
+    if (item === null || typeof item !== 'object') throw new InvalidInputError(`${what} ${i} is ${shown(item)}, not a ${what}`)
+    const { attempt } = item as T
+    if (attempt === null || typeof attempt !== 'object') throw new InvalidInputError(`${what} ${i} has no attempt`)
+    check(item as T, i)
+    if (seen.has(attempt.id)) throw new InvalidInputError(`the same attempt is ${done} twice`)
     seen.add(attempt.id)
   })
-  return completions as readonly AttemptCompletion[]
+  return list as readonly T[]
 }
 
 /** Checks the arguments of Attempt.renew. */

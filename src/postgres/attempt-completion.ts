@@ -19,14 +19,16 @@ import type { PostgresWorkSpec } from './work-spec.js'
  */
 export async function completeAttempts(store: Store, completions: readonly AttemptCompletion[]): Promise<void> {
   if (completions.length === 0) return
+  const unitIds: string[] = []
   const ids: string[] = []
   const statuses: string[] = []
   const datas: (Buffer | null)[] = []
-  for (const c of completions) {
-    const attempt = c.attempt as { id?: unknown; worker?: { namespace?: { store?: unknown } } }
+  for (const c of completions.length > 1 ? inLockOrder(completions) : completions) {
+    const attempt = c.attempt as { id?: unknown; workUnit?: { id?: unknown }; worker?: { namespace?: { store?: unknown } } }
     if (attempt.worker?.namespace?.store !== store) throw new WrongBackendError()
     if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`cannot complete an attempt as ${String(c.status)}`)
     if (c.data !== undefined && c.data !== null) assertDataDict(c.data)
+    unitIds.push(String(attempt.workUnit?.id))
     ids.push(String(attempt.id))
     statuses.push(c.status)
     datas.push(c.data === undefined || c.data === null ? null : Buffer.from(encodeData(c.data)))
@@ -35,23 +37,23 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   const now = store.now()
   try {
     try {
-      await store.call(COMPLETE_SQL, [ids, statuses, datas, now, false])
+      await store.call(COMPLETE_SQL, [unitIds, ids, statuses, datas, now, false])
     } catch (error) {
       if (!isPgError(error, CHAINS)) throw error
       // The completion chains: do it again in a transaction with the units it creates (their
       // inserts announce themselves through the trigger).
       await store.transaction(async (trx) => {
-        await store.call(COMPLETE_SQL, [ids, statuses, datas, now, true], trx)
-        const rows = await store.call<ChainedOutputRow>(CHAINED_OUTPUTS_SQL, [ids], trx)
+        await store.call(COMPLETE_SQL, [unitIds, ids, statuses, datas, now, true], trx)
+        const rows = await store.call<ChainedOutputRow>(CHAINED_OUTPUTS_SQL, [unitIds, ids], trx)
         for (const row of rows) await chainOutput(store, trx, row.data, row.next_spec_id, now)
         // A finish left out names a missing spec in its `then` (or has none): look only then.
         const chained = new Set(rows.map((row) => row.attempt_id))
-        if (ids.some((id, i) => statuses[i] === 'finished' && !chained.has(id))) await chainIntoMissingSpecs(store, trx, ids, now)
+        if (ids.some((id, i) => statuses[i] === 'finished' && !chained.has(id))) await chainIntoMissingSpecs(store, trx, unitIds, ids, now)
       })
     }
     announce(store, completions)
   } catch (error) {
-    throw isPgError(error, NOT_PENDING) ? await whyNotPending(store, ids) : error
+    throw isPgError(error, NOT_PENDING) ? await whyNotPending(store, unitIds, ids) : error
   }
 }
 
@@ -69,7 +71,25 @@ function announce(store: Store, completions: readonly AttemptCompletion[]): void
   for (const [spec, keys] of bySpec) notifications.unitsChanged(spec.namespace.name, spec.name, keys)
 }
 
-async function whyNotPending(store: Store, ids: string[], executor?: Executor): Promise<Error> {
-  const rows = await store.rows(countAttemptsSql(ids), executor)
+async function whyNotPending(store: Store, unitIds: string[], ids: string[], executor?: Executor): Promise<Error> {
+  const rows = await store.rows(countAttemptsSql(unitIds, ids), executor)
   return rows[0]?.n === ids.length ? new NotPendingError() : new GoneError('Attempt')
+}
+
+/**
+ * The batch in (unit id, attempt id) order: the order a unit deletion locks attempts in
+ * (sql/lock-order.ts), so a batch and a deletion of the same units never wait on each other
+ * in a cycle. A handle without numeric ids (another backend's) sorts first; the caller rejects it.
+ */
+function inLockOrder(completions: readonly AttemptCompletion[]): AttemptCompletion[] {
+  const keyed = completions.map((c) => {
+    const attempt = c.attempt as { id?: unknown; workUnit?: { id?: unknown } }
+    return { c, unit: idOf(attempt.workUnit?.id), id: idOf(attempt.id) }
+  })
+  keyed.sort((a, b) => (a.unit !== b.unit ? (a.unit < b.unit ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return keyed.map((k) => k.c)
+}
+
+function idOf(value: unknown): bigint {
+  return typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : -1n
 }

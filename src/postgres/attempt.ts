@@ -5,8 +5,9 @@ import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors
 import { validateOptionalDataDict } from '../coordinate/validation.js'
 import { validateRenewal, validateRetry } from '../coordinate/request-validation.js'
 import type { AttemptStatus } from '../coordinate/status.js'
-import { type AttemptHandleRow, type AttemptRow, attemptExistsSql, attemptSql, releaseAttemptSql, renewAttemptSql } from './sql/attempt.js'
+import { type AttemptHandleRow, type AttemptRow, attemptExistsSql, attemptSql, releaseAttemptSql } from './sql/attempt.js'
 import { completeAttempts } from './attempt-completion.js'
+import { renewAttempts } from './renewal.js'
 import type { PostgresNamespace } from './namespace.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
@@ -32,6 +33,8 @@ export class PostgresAttempt implements Attempt {
     readonly id: string,
     readonly workUnit: PostgresWorkUnit,
     readonly worker: PostgresWorker,
+    /** The unit's data as the claim read it; see Attempt.claimData. */
+    readonly claimData?: DataDict,
   ) {}
 
   get #store() {
@@ -40,7 +43,7 @@ export class PostgresAttempt implements Attempt {
 
   async #read(): Promise<AttemptRow> {
     const now = this.#store.now()
-    const row = await this.#store.row(attemptSql(this.id, now))
+    const row = await this.#store.row(attemptSql(this.workUnit.id, this.id, now))
     if (!row) throw new GoneError('Attempt')
     return row
   }
@@ -73,12 +76,10 @@ export class PostgresAttempt implements Attempt {
   /** Extends the lease; if another attempt took the unit, records the data, expires, and throws LostLeaseError. */
   async renew(extendMs: number, data?: DataDict): Promise<void> {
     validateRenewal(extendMs, data)
-    const encoded = encodeOptional(data)
-    const now = this.#store.now()
-    const expiration = new Date(now.getTime() + extendMs)
-    const row = await this.#store.row(renewAttemptSql(this.id, encoded, now, expiration))
-    if (!row) throw await this.#whyNotPending()
-    if (!row.is_active) throw new LostLeaseError()
+    const [outcome] = await renewAttempts(this.#store, [{ attempt: this, extendMs, data }])
+    if (outcome === 'lost-lease') throw new LostLeaseError()
+    if (outcome === 'not-pending') throw new NotPendingError()
+    if (outcome === 'gone') throw new GoneError('Attempt')
   }
 
   /** Gives the unit back (it becomes available); a no-op if already expired. */
@@ -109,7 +110,7 @@ export class PostgresAttempt implements Attempt {
   async #release(status: 'expired' | 'retryable', data: DataDict | undefined, notBefore: Date | null): Promise<void> {
     const encoded = encodeOptional(data)
     const now = this.#store.now()
-    const row = await this.#store.row(releaseAttemptSql(this.id, status, encoded, now, notBefore))
+    const row = await this.#store.row(releaseAttemptSql(this.workUnit.id, this.id, status, encoded, now, notBefore))
     if (row) return
     const error = await this.#whyNotPending()
     // Expiring an attempt that already expired (by time or by hand) changes nothing.
@@ -118,7 +119,7 @@ export class PostgresAttempt implements Attempt {
   }
 
   async #whyNotPending(): Promise<Error> {
-    const row = await this.#store.row(attemptExistsSql(this.id))
+    const row = await this.#store.row(attemptExistsSql(this.workUnit.id, this.id))
     return row ? new NotPendingError() : new GoneError('Attempt')
   }
 }

@@ -34,8 +34,8 @@ export async function chainOutput(store: Store, trx: Executor, data: Uint8Array,
  * is dropped. Another process creating the same spec at once is fine: the first insert wins,
  * and both add their units to it.
  */
-export async function chainIntoMissingSpecs(store: Store, trx: Executor, ids: readonly string[], now: Date): Promise<void> {
-  for (const row of await store.rows(outputsIntoMissingSpecsSql(ids), trx)) {
+export async function chainIntoMissingSpecs(store: Store, trx: Executor, unitIds: readonly string[], ids: readonly string[], now: Date): Promise<void> {
+  for (const row of await store.rows(outputsIntoMissingSpecsSql(unitIds, ids), trx)) {
     if (parseWorkUnitOutput(decodeDataDict(row.data).output, now).length === 0) continue
     const { name, meta } = parseWorkSpecData(chainedSpecPlaceholder(row.next_name))
     const created = await store.row(createWorkSpecIfAbsentSql(row.namespace_id, name, chainedSpecPlaceholder(name), meta), trx)

@@ -16,12 +16,10 @@ const REFUSED_CODES = new Set(['57P03', '53300', '08001', '08004'])
 const DROPPED_CODES = new Set(['57P01', '57P02', '08000', '08003', '08006', '08007'])
 const REFUSED_ERRNO = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 const DROPPED_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+// A pooled client that broke while idle (a server restart): the next client may be fine.
+const DEAD_CLIENT = 'Client has encountered a connection error and is not queryable'
 // pg and pg-pool say these without a code.
-const REFUSED_MESSAGES = [
-  'timeout exceeded when trying to connect',
-  'Connection terminated due to connection timeout',
-  'Client has encountered a connection error and is not queryable',
-]
+const REFUSED_MESSAGES = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', DEAD_CLIENT]
 const DROPPED_MESSAGES = ['Connection terminated unexpectedly', 'Connection terminated']
 
 /** Classifies `error` (see ConnectionFailure). */
@@ -37,6 +35,14 @@ export function connectionFailure(error: unknown): ConnectionFailure | undefined
   // AggregateError from a connect to several addresses (localhost as ::1 and 127.0.0.1).
   if (error instanceof AggregateError && error.errors.length > 0 && error.errors.every((e) => connectionFailure(e) === 'not-sent')) return 'not-sent'
   return undefined
+}
+
+/**
+ * True when the server refused a new connection or did not answer in time (it is down, starting
+ * up, or full): trying again at once would fail the same way. A dead pooled client is not this.
+ */
+export function connectRefused(error: unknown): boolean {
+  return connectionFailure(error) === 'not-sent' && (error as Error).message !== DEAD_CLIENT
 }
 
 /** The error a caller gets for a statement that failed with a lost connection. */

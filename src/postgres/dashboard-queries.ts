@@ -99,7 +99,13 @@ export class DashboardQueries {
       throw new InvalidInputError(`a listing limit must be a whole number from 1 to ${MAX_LIMIT}`)
     }
     const now = this.store.now()
-    const conditions: RawBuilder<unknown>[] = [sql`n.name = ${listing.namespace}`, sql`s.name = ${listing.workSpec}`]
+    // The spec's id as a value (an InitPlan), not a join: only then does the planner walk the
+    // (spec, key) index in order and stop after `limit` rows; joined by name, it sorted all the
+    // spec's units (2.4 s at 1M units, against 2 ms).
+    const conditions: RawBuilder<unknown>[] = [
+      sql`u.work_spec_id = (SELECT s.id FROM work_spec s JOIN namespace n ON n.id = s.namespace_id
+        WHERE n.name = ${listing.namespace} AND s.name = ${listing.workSpec})`,
+    ]
     if (listing.statuses !== undefined && listing.statuses.length > 0) {
       for (const status of listing.statuses) {
         if (!WORK_UNIT_STATUSES.includes(status)) throw new InvalidInputError(`unknown work unit status ${JSON.stringify(status)}`)
@@ -122,9 +128,7 @@ export class DashboardQueries {
     const rows = await this.store.rows(sql<{ name: Uint8Array; status: WorkUnitStatus; priority: number; not_before: Date | null; worker: string | null; last_time: Date | null }>`
       SELECT u.name, ${unitStatusSql(now)} AS status, u.priority, u.not_before, w.name AS worker, ${lastTime} AS last_time
       FROM work_unit u
-      JOIN work_spec s ON s.id = u.work_spec_id
-      JOIN namespace n ON n.id = s.namespace_id
-      LEFT JOIN attempt a ON a.id = u.active_attempt_id
+      LEFT JOIN attempt a ON a.work_unit_id = u.id AND a.id = u.active_attempt_id
       LEFT JOIN worker w ON w.id = a.worker_id
       WHERE ${sql.join(conditions, sql` AND `)}
       ORDER BY ${order}
@@ -201,7 +205,7 @@ export class DashboardQueries {
       JOIN namespace n ON n.id = w.namespace_id
       JOIN work_unit u ON u.id = a.work_unit_id
       JOIN work_spec s ON s.id = u.work_spec_id
-      WHERE a.active AND a.status = 'pending' AND a.expiration_time >= ${now} AND n.name = ${namespace}
+      WHERE a.status = 'pending' AND a.expiration_time >= ${now} AND n.name = ${namespace}
       ORDER BY 1, 2, 3`)
     return {
       workers: rows.map((r) => ({ name: r.name, parent: r.parent, active: r.active, mode: r.mode, data: decodeDataDict(r.data), expiration: r.expiration, lastUpdate: r.last_update })),

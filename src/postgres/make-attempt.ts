@@ -1,6 +1,7 @@
 import { GoneError, InvalidInputError } from '../coordinate/errors.js'
 import { PostgresAttempt } from './attempt.js'
 import { makeAttemptSql } from './sql/attempt.js'
+import { lockAttemptsSql } from './sql/lock-order.js'
 import type { PostgresWorkUnit } from './work-unit.js'
 import type { PostgresWorker } from './worker.js'
 
@@ -10,7 +11,12 @@ export async function makeAttempt(worker: PostgresWorker, unit: PostgresWorkUnit
   const store = worker.namespace.store
   const now = store.now()
   const expiration = new Date(now.getTime() + lifetimeMs)
-  const row = await store.row(makeAttemptSql(unit.id, worker.id, now, expiration))
+  const row = await store.transaction(async (trx) => {
+    // The unit's attempts before the unit, the order every writer takes them in (sql/lock-order.ts):
+    // the attempt this one displaces may be finishing in a completion batch right now.
+    await store.rows(lockAttemptsSql([unit.id]), trx)
+    return store.row(makeAttemptSql(unit.id, worker.id, now, expiration), trx)
+  })
   if (!row) throw new GoneError('Work unit')
   return new PostgresAttempt(row.id, unit, worker)
 }

@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
 import * as baseline from '../../migrations/0001_baseline.js'
+import * as fewerClaimWrites from '../../migrations/0002_fewer_claim_writes.js'
+import * as unitCounts from '../../migrations/0003_unit_counts.js'
 import {
   LOCK_STORED_FUNCTIONS_VERSION_SQL,
   STORED_FUNCTIONS_VERSION_SQL,
@@ -17,6 +19,8 @@ import { STORED_FUNCTIONS, STORED_FUNCTIONS_HASH } from './sql/stored-functions.
 /** Every migration by name, in the order they run. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_baseline': baseline,
+  '0002_fewer_claim_writes': fewerClaimWrites,
+  '0003_unit_counts': unitCounts,
 }
 
 /** The name of the newest migration: a schema that has it applied is up to date. */

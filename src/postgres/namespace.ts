@@ -1,8 +1,8 @@
-import type { AttemptCompletion, Namespace, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
+import type { AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
 import { GoneError, NoSuchWorkSpecError } from '../coordinate/errors.js'
 import { validateName } from '../coordinate/validation.js'
-import { validateAttemptCompletions } from '../coordinate/request-validation.js'
+import { validateAttemptCompletions, validateAttemptRenewals } from '../coordinate/request-validation.js'
 import { parseWorkSpecData } from '../coordinate/work-spec-meta.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import type { Store } from './store.js'
@@ -12,6 +12,7 @@ import { deleteWorkSpecSql, upsertWorkSpecSql, workSpecIdSql, workSpecNamesSql }
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorker } from './worker.js'
 import { completeAttempts } from './attempt-completion.js'
+import { renewAttempts } from './renewal.js'
 
 /** A namespace row, addressed by id. */
 export class PostgresNamespace implements Namespace {
@@ -76,6 +77,12 @@ export class PostgresNamespace implements Namespace {
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
     validateAttemptCompletions(completions)
     return completeAttempts(this.store, completions)
+  }
+
+  /** Extends many leases in one statement, one outcome per renewal. */
+  async renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
+    validateAttemptRenewals(renewals)
+    return renewAttempts(this.store, renewals)
   }
 
   /** Unit counts for this namespace. */

@@ -57,6 +57,11 @@ export class PostgresObservability {
     return { applied: row?.name ?? null, latest: LATEST_MIGRATION }
   }
 
+  /** Statements run again after losing a deadlock (see Store): a lock-order bug when it grows. */
+  deadlockRetries(): number {
+    return this.store.deadlockRetries
+  }
+
   /** Whether the change feed's LISTEN connection is up. */
   feedListening(): boolean {
     return this.feed.listening

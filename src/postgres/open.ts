@@ -71,9 +71,10 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   let poolStats: (() => PoolStats) | undefined
   let dirLock: DataDirLock | undefined
   const health = new DatabaseHealth(options.logger)
+  const poolSize = options.poolSize ?? 10
   let embedded: EmbeddedDatabase | undefined
   if (options.databaseUrl) {
-    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), options.poolSize ?? 10, options.connectTimeoutMs ?? 5_000, health)
+    const pool = openPool(options.databaseUrl, sessionSettings(schema, options), poolSize, options.connectTimeoutMs ?? 5_000, health)
     db = pool.db
     direct = pool.direct
     poolStats = pool.stats
@@ -101,7 +102,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`, health)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
-  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct, health), feed, poolStats, dirLock)
+  const coordinate = new PostgresCoordinate(new Store(db, options.clock ?? systemClock, notifications, direct, health, poolSize + 1), feed, poolStats, dirLock)
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate

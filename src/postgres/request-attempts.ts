@@ -17,7 +17,9 @@ import { expireLeases } from './lease-expiry.js'
 import type { SpecsFingerprint } from './remembered-choices.js'
 import type { Store } from './store.js'
 import { metaFromRow } from './work-spec-meta-store.js'
-import { CLAIM_SQL, type ClaimRow, addContinuousUnitSql, schedulerInputsSql } from './sql/claim.js'
+import { type ClaimRow, addContinuousUnitSql, schedulerInputsSql } from './sql/claim.js'
+import { CLAIM_WITH_DATA_SQL, type ClaimWithDataRow } from './sql/claim-with-data.js'
+import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import type { PostgresWorker } from './worker.js'
@@ -53,7 +55,13 @@ export async function requestAttempts(worker: PostgresWorker, request: AttemptRe
     const { candidates, fingerprint } = await schedulerInputs(store, worker.namespace.id, request, now)
     const chosen = chooseWorkSpec(candidates, now, options)
     const candidate = candidates.find((c) => c.name === chosen)
-    if (!candidate) return []
+    if (!candidate) {
+      // Nothing to claim anywhere. A forced choice follows from meta alone, so while the specs
+      // are as they were it still holds: keeping it lets the next request (typically the one a
+      // notification of new work wakes) claim in one round trip instead of two.
+      if (remembered && sameSpecs(remembered.fingerprint, fingerprint)) store.choices.set(worker.namespace.id, request, remembered)
+      return []
+    }
     if (candidate.hasExpired) await expireLeases(store, candidate.id)
     if (candidate.meta.availableCount === 0 && canStartContinuous(candidate.meta, now)) {
       await addContinuousUnit(store, candidate, now)
@@ -66,6 +74,10 @@ export async function requestAttempts(worker: PostgresWorker, request: AttemptRe
   return []
 }
 
+function sameSpecs(a: SpecsFingerprint, b: SpecsFingerprint | undefined): boolean {
+  return b !== undefined && a.count === b.count && a.version === b.version
+}
+
 /** Claims from one spec and wraps the rows as attempts, minus units past max_retries. */
 async function claimFrom(worker: PostgresWorker, target: ClaimTarget, request: AttemptRequest, now: Date): Promise<PostgresAttempt[]> {
   const { store } = worker.namespace
@@ -76,7 +88,7 @@ async function claimFrom(worker: PostgresWorker, target: ClaimTarget, request: A
   if (claimed.length === 0) return []
   const spec = new PostgresWorkSpec(worker.namespace, target.id, target.name)
   const attempts = claimed.map(
-    (row) => new PostgresAttempt(row.attempt_id, new PostgresWorkUnit(spec, row.unit_id, new Uint8Array(row.unit_name)), worker),
+    (row) => new PostgresAttempt(row.attempt_id, new PostgresWorkUnit(spec, row.unit_id, new Uint8Array(row.unit_name)), worker, decodeDataDict(row.data)),
   )
   return failOverRetried(store, target.meta, attempts, claimed)
 }
@@ -112,11 +124,11 @@ interface ClaimTarget {
   fingerprint?: SpecsFingerprint
 }
 
-async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
+async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimWithDataRow[]> {
   const { maxRunning, maxRetries } = target.meta
   const check = target.fingerprint
   const { notifications } = store
-  const rows = await store.call<ClaimRow>(CLAIM_SQL, [
+  const rows = await store.call<ClaimWithDataRow>(CLAIM_WITH_DATA_SQL, [
     target.id,
     worker.id,
     count,

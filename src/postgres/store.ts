@@ -4,7 +4,7 @@ import { ClosedError, DatabaseUnavailableError, GoneError } from '../coordinate/
 import { isPgError } from './migrate.js'
 import { RememberedChoices } from './remembered-choices.js'
 import type { DeferredNotifications } from './deferred-notifications.js'
-import { connectionFailure, isReadOnlyStatement, unavailable } from './connection-failure.js'
+import { connectRefused, connectionFailure, isReadOnlyStatement, unavailable } from './connection-failure.js'
 import { DatabaseHealth } from './database-health.js'
 
 /** The name the pool's statements report to DatabaseHealth under. */
@@ -22,11 +22,17 @@ export type Executor = Kysely<unknown> | Transaction<unknown>
 export type DirectQuery = (text: string, values: readonly unknown[]) => Promise<unknown[]>
 
 /** The database, the clock, and the error mapping every handle of one Coordinate shares. */
-// How often a statement that lost its connection is tried again, when that cannot apply it twice.
+// How often a statement that lost its connection is tried again, when that cannot apply it twice,
+// unless the pool's size says otherwise: every connection it held may be dead after a restart.
 const SAFE_RETRIES = 3
+// A statement of its own that Postgres aborted to break a deadlock was rolled back whole, and
+// the writer it collided with has gone on, so it runs again (a few times at most).
+const DEADLOCK_RETRIES = 3
+const DEADLOCK_DETECTED = '40P01'
 
 export class Store {
   #closed = false
+  #deadlockRetries = 0
   /** Scheduler choices that meta alone decided, for one-round-trip claims. */
   readonly choices = new RememberedChoices()
 
@@ -39,7 +45,14 @@ export class Store {
     private readonly direct?: DirectQuery,
     /** Where lost and recovered connections are reported. */
     readonly health: DatabaseHealth = new DatabaseHealth(),
+    /** Tries after a lost connection: one more than the pool holds, so one reaches a new connection. */
+    private readonly safeRetries: number = SAFE_RETRIES,
   ) {}
+
+  /** How many statements ran again after Postgres picked them as a deadlock victim: 0 while every writer takes its locks in one order. */
+  get deadlockRetries(): number {
+    return this.#deadlockRetries
+  }
 
   /** The current time according to the injected clock. */
   now(): Date {
@@ -102,25 +115,37 @@ export class Store {
         this.health.lost(POOL, cause)
         // Lost during COMMIT: it may have happened. Lost before: the server rolled it all back.
         if (committing) throw unavailable(cause as Error, 'unknown')
-        if (attempt > 0) throw unavailable(cause as Error, 'no')
+        if (attempt + 1 >= this.safeRetries || connectRefused(cause)) throw unavailable(cause as Error, 'no')
       }
     }
   }
 
   /**
-   * A statement failed. If the connection was lost, repeat it (up to SAFE_RETRIES times) when
+   * A statement failed. If the connection was lost, repeat it (up to `safeRetries` times) when
    * that is safe (it never reached the server, or it only reads); else say the database was
    * unavailable, and whether the statement may have taken effect. Inside a transaction, leave that to transaction().
+   * A statement of its own chosen as a deadlock victim runs again (DEADLOCK_RETRIES).
    */
-  async #afterFailure<T>(error: unknown, ownStatement: boolean, text: () => string, again: () => Promise<T>): Promise<T> {
+  async #afterFailure<T>(error: unknown, ownStatement: boolean, text: () => string, again: () => Promise<T>, deadlocks = 0): Promise<T> {
+    if (ownStatement && deadlocks < DEADLOCK_RETRIES && isPgError(error, DEADLOCK_DETECTED)) {
+      this.#deadlockRetries++
+      try {
+        return await again()
+      } catch (next) {
+        return this.#afterFailure(next, ownStatement, text, again, deadlocks + 1)
+      }
+    }
     const failure = connectionFailure(error)
     if (failure === undefined) throw mapError(error)
     this.health.lost(POOL, error)
     if (!ownStatement) throw unavailable(error as Error, 'unknown')
+    // Refused: the server is not taking connections (down, or starting up). Trying again at once
+    // would be refused too, and while it is down every request would cost `safeRetries` connects.
+    if (connectRefused(error)) throw unavailable(error as Error, 'no')
     const reads = isReadOnlyStatement(text())
     if (failure === 'dropped' && !reads) throw unavailable(error as Error, 'unknown')
     // Every connection the pool held may have died at once (a server restart): each failed try
-    // drops its dead client, so a few safe tries reach a live one.
+    // drops its dead client, so at most pool-size tries reach a new one; a refused one ends them.
     for (let retry = 1; ; retry++) {
       try {
         const result = await again()
@@ -131,7 +156,7 @@ export class Store {
         if (secondFailure === undefined) throw mapError(second)
         const safe = secondFailure !== 'dropped' || reads
         if (!safe) throw unavailable(second as Error, 'unknown')
-        if (retry >= SAFE_RETRIES) throw unavailable(second as Error, 'no')
+        if (retry >= this.safeRetries || connectRefused(second)) throw unavailable(second as Error, 'no')
       }
     }
   }

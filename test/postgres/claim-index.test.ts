@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { MINUTE } from '../../src/coordinate/clock.js'
+import type { PostgresAttempt } from '../../src/postgres/attempt.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { withSchemaClient } from '../support/schema-client.js'
 
@@ -69,7 +70,8 @@ describe('the claim index keyed on the active attempt (real server)', async () =
     const [attempt] = await (await ns.worker('w')).requestAttempts()
     const updates = await withClient(async (client) => {
       await client.query('BEGIN')
-      await client.query(`SELECT complete_attempts(ARRAY[$1]::bigint[], ARRAY['finished'], ARRAY[NULL]::bytea[], $2, false)`, [
+      await client.query(`SELECT complete_attempts(ARRAY[$1]::bigint[], ARRAY[$2]::bigint[], ARRAY['finished'], ARRAY[NULL]::bytea[], $3, false)`, [
+        (attempt as PostgresAttempt).workUnit.id,
         attempt!.id,
         clock.now(),
       ])

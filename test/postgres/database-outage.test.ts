@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import pg from 'pg'
 import { DatabaseUnavailableError } from '../../src/coordinate/errors.js'
 import { openCoordinate } from '../../src/postgres/open.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
-import { startTcpProxy } from '../support/tcp-proxy.js'
+import { proxyDatabase } from '../support/tcp-proxy.js'
 
 const { url } = await openTestCoordinate()
 
@@ -18,17 +18,14 @@ async function failure(call: Promise<unknown>): Promise<DatabaseUnavailableError
 
 // The database behind a TCP proxy that the test stops and starts: the server itself is shared.
 describe.runIf(url !== undefined)('a Coordinate whose database goes away and comes back', async () => {
-  const target = new URL(url!)
-  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  const { proxy, url: proxied } = await proxyDatabase(url!)
   afterAll(() => proxy.close())
-  const proxied = new URL(url!)
-  proxied.host = `127.0.0.1:${proxy.port}`
   const logs: { level: string; fields: Record<string, unknown>; message: string }[] = []
   const logger = {
     warn: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'warn', fields, message }),
     info: (fields: Record<string, unknown>, message: string) => void logs.push({ level: 'info', fields, message }),
   }
-  const coordinate = await openCoordinate({ databaseUrl: proxied.toString(), leaseSweepMs: 0, connectTimeoutMs: 1_000, logger })
+  const coordinate = await openCoordinate({ databaseUrl: proxied, leaseSweepMs: 0, connectTimeoutMs: 1_000, logger })
   afterAll(() => coordinate.close())
   const spec = await (await coordinate.namespace('outage')).setWorkSpec({ name: 'spec' })
   const unit = await spec.addWorkUnit('u', { v: 1 })
@@ -48,9 +45,14 @@ describe.runIf(url !== undefined)('a Coordinate whose database goes away and com
     await proxy.up()
     // No waiting: the first call after the database is back is served.
     expect(await spec.countWorkUnitStatus()).toEqual({ available: 1 })
-    const recovered = logs.find((l) => l.message === 'database connection recovered' && l.fields.source === 'pool')
-    expect(recovered?.level).toBe('info')
-    expect(recovered?.fields.outageMs).toBeGreaterThanOrEqual(0)
+    // The recovery is logged once it has held for a second (a restart's connections die one by one).
+    const recovered = await vi.waitFor(() => {
+      const line = logs.find((l) => l.message === 'database connection recovered' && l.fields.source === 'pool')
+      if (line === undefined) throw new Error('no recovery logged yet')
+      return line
+    }, { timeout: 5_000, interval: 20 })
+    expect(recovered.level).toBe('info')
+    expect(recovered.fields.outageMs).toBeGreaterThanOrEqual(0)
     expect(await unit.data()).toEqual({ v: 1 })
   })
 

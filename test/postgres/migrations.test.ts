@@ -90,6 +90,28 @@ const EFFECTS: Record<string, SchemaChange> = {
       'trigger namespace.namespaces_deleted AFTER DELETE STATEMENT notify_namespaces',
     ],
   },
+  '0002_fewer_claim_writes': {
+    adds: ['index attempt_pkey ON attempt (work_unit_id, id)'],
+    drops: [
+      'index attempt_pkey ON attempt (id)',
+      'index attempt_work_unit ON attempt (work_unit_id)',
+      'index attempt_worker_active ON attempt (worker_id) WHERE active',
+      'column attempt.active boolean not null',
+    ],
+  },
+  '0003_unit_counts': {
+    adds: [
+      ...column('work_unit_count', 'work_spec_id bigint not null, state text not null, n bigint not null'),
+      ...column('work_unit_count_delta', 'work_spec_id bigint not null, state text not null, n bigint not null'),
+      'index work_unit_count_pkey ON work_unit_count (work_spec_id, state)',
+      'index work_unit_not_before ON work_unit (work_spec_id, not_before) WHERE (not_before IS NOT NULL)',
+      'function fold_work_unit_counts()',
+      'function count_work_units()',
+      'trigger work_unit.work_units_counted_insert AFTER INSERT STATEMENT count_work_units',
+      'trigger work_unit.work_units_counted_update AFTER UPDATE STATEMENT count_work_units',
+      'trigger work_unit.work_units_counted_delete AFTER DELETE STATEMENT count_work_units',
+    ],
+  },
 }
 
 // What the repeatable step adds on top of the migrations.
@@ -98,8 +120,13 @@ const STORED_FUNCTIONS = [
   'function claim_work_units(p_spec bigint, p_worker bigint, p_limit integer, p_now timestamp with time zone, ' +
     'p_expiration timestamp with time zone, p_max_running integer, p_count_attempts boolean, p_namespace bigint, ' +
     'p_spec_count bigint, p_spec_version bigint)',
-  'function complete_attempts(p_ids bigint[], p_statuses text[], p_datas bytea[], p_now timestamp with time zone, p_allow_chaining boolean)',
-  'function chained_outputs(p_ids bigint[])',
+  'function claim_work_units_with_data(p_spec bigint, p_worker bigint, p_limit integer, p_now timestamp with time zone, ' +
+    'p_expiration timestamp with time zone, p_max_running integer, p_count_attempts boolean, p_namespace bigint, ' +
+    'p_spec_count bigint, p_spec_version bigint)',
+  'function complete_attempts(p_unit_ids bigint[], p_ids bigint[], p_statuses text[], p_datas bytea[], ' +
+    'p_now timestamp with time zone, p_allow_chaining boolean)',
+  'function chained_outputs(p_unit_ids bigint[], p_ids bigint[])',
+  'function work_unit_counts(p_specs bigint[], p_now timestamp with time zone)',
 ]
 
 /** Every object of the schema as one line each, sorted; Kysely's bookkeeping tables left out. */

@@ -188,4 +188,26 @@ describe('remembered scheduler choices (fast claim path)', async () => {
     expect((await request(ns1, 'w')).got).toEqual(['one2'])
     expect((await request(ns2, 'w')).got).toEqual(['two2'])
   })
+
+  it('keeps the choice through an idle spell, so work added later (by another Coordinate) is claimed in one statement', async () => {
+    const ns1 = await first.namespace('rc-idle')
+    const ns2 = await second.namespace('rc-idle')
+    await specWithUnits(ns1, { name: 'only' }, ['a'])
+    expect((await request(ns1, 'w')).got).toEqual(['a'])
+    expect(remembered(ns1)).toBe('only')
+    // Dry: the remembered claim comes back empty, the scheduler finds nothing either.
+    const dry = await request(ns1, 'w')
+    expect(dry.got).toEqual([])
+    expect(remembered(ns1)).toBe('only')
+    await (await ns2.workSpec('only')).addWorkUnit('b')
+    const woken = await request(ns1, 'w')
+    expect(woken.got).toEqual(['b'])
+    expect(woken.statements).toBe(1)
+    // A spec added meanwhile changes the fingerprint: an idle request then forgets the choice.
+    await (await ns1.workSpec('only')).addWorkUnit('c')
+    expect((await request(ns1, 'w')).got).toEqual(['c'])
+    await specWithUnits(ns2, { name: 'other', priority: 5 }, [])
+    expect((await request(ns1, 'w')).got).toEqual([])
+    expect(remembered(ns1)).toBeUndefined()
+  })
 })

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Attempt } from '../../src/coordinate/api.js'
+import type { PostgresAttempt } from '../../src/postgres/attempt.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { withSchemaClient } from '../support/schema-client.js'
 
@@ -38,6 +39,7 @@ describe('claims and completions with stale statistics (real server)', async () 
   // Filled by beforeAll.
   let ids: { namespace: string; specB: string; worker: string; specCount: string; specVersion: string }
   let pendingB: string[]
+  let pendingUnitsB: string[]
 
   async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     return withSchemaClient(url, async (client) => (await client.query<R>(text, values)).rows, SCHEMA)
@@ -88,7 +90,7 @@ describe('claims and completions with stale statistics (real server)', async () 
     return [ids.specB, ids.worker, limit, now, expiration, ...checks]
   }
 
-  const completeCall = `SELECT complete_attempts($1::bigint[], $2::text[], $3::bytea[], $4::timestamptz, false) IS NOT NULL AS returned`
+  const completeCall = `SELECT complete_attempts($1::bigint[], $2::bigint[], $3::text[], $4::bytea[], $5::timestamptz, false) IS NOT NULL AS returned`
 
   beforeAll(async () => {
     if (url === undefined) return
@@ -113,6 +115,7 @@ describe('claims and completions with stale statistics (real server)', async () 
     const claimed: Attempt[] = []
     while (claimed.length < B_CLAIMED) claimed.push(...(await worker.requestAttempts({ numberOfWorkUnits: 500, workSpecs: ['B'] })))
     pendingB = claimed.map((attempt) => attempt.id)
+    pendingUnitsB = claimed.map((attempt) => (attempt as PostgresAttempt).workUnit.id)
     const [row] = await query<{ namespace: string; specB: string; worker: string; specCount: string; specVersion: string }>(
       `SELECT n.id::text AS namespace, (SELECT id::text FROM work_spec WHERE namespace_id = n.id AND name = 'B') AS "specB",
          (SELECT id::text FROM worker WHERE namespace_id = n.id AND name = 'w') AS worker,
@@ -176,7 +179,8 @@ describe('claims and completions with stale statistics (real server)', async () 
 
   it.runIf(url !== undefined)('completes one attempt without reading the attempt table', async () => {
     const id = pendingB[pendingB.length - 1]!
-    const { rows, read } = await measure(completeCall, [[id], ['finished'], [null], clock.now()])
+    const unitId = pendingUnitsB[pendingUnitsB.length - 1]!
+    const { rows, read } = await measure(completeCall, [[unitId], [id], ['finished'], [null], clock.now()])
     expect(rows).toEqual([{ returned: true }])
     expect(read.attempt.seq_scan).toBe(0)
     expect(read.attempt.idx_tup_fetch).toBeLessThan(10)
@@ -186,7 +190,7 @@ describe('claims and completions with stale statistics (real server)', async () 
 
   it.runIf(url !== undefined)('completes 100 attempts with about 100 probes of each table', async () => {
     const batch = pendingB.slice(0, 100)
-    const { rows, read } = await measure(completeCall, [batch, batch.map(() => 'finished'), batch.map(() => null), clock.now()])
+    const { rows, read } = await measure(completeCall, [pendingUnitsB.slice(0, 100), batch, batch.map(() => 'finished'), batch.map(() => null), clock.now()])
     expect(rows).toEqual([{ returned: true }])
     expect(read.attempt.seq_scan).toBe(0)
     expect(read.attempt.seq_tup_read).toBe(0)

@@ -2,8 +2,8 @@ import { type RawBuilder, sql } from 'kysely'
 import type { AttemptStatus } from '../../coordinate/status.js'
 import { activeAttemptIdSql, attemptStatusSql } from './fragments.js'
 
-// Statements on attempt rows other than claims and completions (./claim.ts, ./complete.ts):
-// reading, renewing, releasing, making one by hand, expiring leases. src/postgres/attempt.ts,
+// Statements on attempt rows other than claims, completions and renewals (./claim.ts, ./complete.ts, ./renew.ts):
+// reading, releasing, making one by hand, expiring leases. src/postgres/attempt.ts,
 // work-unit.ts, worker.ts, make-attempt.ts and lease-expiry.ts run them.
 
 /** The columns attemptFromRow() needs to build an attempt with its unit, spec and worker. */
@@ -30,7 +30,7 @@ const ATTEMPT_HANDLE_SQL = sql`
 export function activeAttemptHandleSql(unitId: string, now: Date): RawBuilder<AttemptHandleRow> {
   return sql<AttemptHandleRow>`
       ${ATTEMPT_HANDLE_SQL}
-      WHERE a.id = (SELECT ${activeAttemptIdSql(now)} FROM work_unit u WHERE u.id = ${unitId})`
+      WHERE a.work_unit_id = ${unitId} AND a.id = (SELECT ${activeAttemptIdSql(now)} FROM work_unit u WHERE u.id = ${unitId})`
 }
 
 /** Every attempt on a unit, oldest first. */
@@ -41,14 +41,18 @@ export function unitAttemptHandlesSql(unitId: string): RawBuilder<AttemptHandleR
 /** Which of a worker's attempts (or its children's) to list. */
 export type WorkerAttempts = 'active' | 'all' | 'children'
 
-/** A worker's active or all attempts, or its direct children's active ones, oldest first. */
+/**
+ * A worker's active or all attempts, or its direct children's active ones, oldest first. The
+ * active lists walk the pending-lease index (as many entries as leases out): a worker index
+ * cost every claim an index entry for a read that only the jobserver's child listing makes.
+ */
 export function workerAttemptHandlesSql(workerId: string, which: WorkerAttempts, now: Date): RawBuilder<AttemptHandleRow> {
   const where =
     which === 'all'
       ? sql`WHERE a.worker_id = ${workerId}`
       : which === 'active'
-        ? sql`WHERE a.worker_id = ${workerId} AND a.active AND a.status = 'pending' AND a.expiration_time >= ${now}`
-        : sql`WHERE w.parent_id = ${workerId} AND a.active AND a.status = 'pending' AND a.expiration_time >= ${now}`
+        ? sql`WHERE a.worker_id = ${workerId} AND a.status = 'pending' AND a.expiration_time >= ${now}`
+        : sql`WHERE w.parent_id = ${workerId} AND a.status = 'pending' AND a.expiration_time >= ${now}`
   return sql<AttemptHandleRow>`${ATTEMPT_HANDLE_SQL} ${where} ORDER BY a.id`
 }
 
@@ -61,50 +65,29 @@ export interface AttemptRow {
   expiration_time: Date
 }
 
+// An attempt is found by its unit and its id together: attempt's primary key is
+// (work_unit_id, id), so that the unit's history and the attempt itself share one index
+// (migrations/0002_fewer_claim_writes.ts). Every statement here names both.
+
 /** An attempt's fields at `now`. */
-export function attemptSql(attemptId: string, now: Date): RawBuilder<AttemptRow> {
+export function attemptSql(unitId: string, attemptId: string, now: Date): RawBuilder<AttemptRow> {
   return sql<AttemptRow>`
       SELECT ${attemptStatusSql(now)} AS status, COALESCE(a.data, u.data) AS data, a.start_time,
              CASE WHEN a.status = 'pending' AND a.expiration_time < ${now} THEN a.expiration_time ELSE a.end_time END AS end_time,
              a.expiration_time
-      FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id WHERE a.id = ${attemptId}`
+      FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id WHERE a.work_unit_id = ${unitId} AND a.id = ${attemptId}`
 }
 
 /** The attempt's id if it exists (to tell "not pending" from "gone"). */
-export function attemptExistsSql(attemptId: string): RawBuilder<{ id: string }> {
-  return sql<{ id: string }>`SELECT id::text FROM attempt WHERE id = ${attemptId}`
+export function attemptExistsSql(unitId: string, attemptId: string): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`SELECT id::text FROM attempt WHERE work_unit_id = ${unitId} AND id = ${attemptId}`
 }
 
-/** How many of these attempts exist. */
-export function countAttemptsSql(ids: readonly string[]): RawBuilder<{ n: number }> {
-  return sql<{ n: number }>`SELECT count(*)::integer AS n FROM attempt WHERE id = ANY(${ids}::bigint[])`
-}
-
-/**
- * Extends a pending attempt's lease, if it is its unit's active attempt; otherwise records the
- * data and expires it. No row: the attempt was not pending.
- */
-export function renewAttemptSql(attemptId: string, data: Buffer | null, now: Date, expiration: Date): RawBuilder<{ is_active: boolean }> {
-  return sql<{ is_active: boolean }>`
-      WITH target AS (
-        SELECT a.id, a.work_unit_id, (u.active_attempt_id IS NOT DISTINCT FROM a.id) AS is_active
-        FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id
-        WHERE a.id = ${attemptId} AND a.status = 'pending' AND a.expiration_time >= ${now}
-        FOR UPDATE OF a, u
-      ), renewed AS (
-        UPDATE attempt SET
-          data = COALESCE(${data}::bytea, attempt.data),
-          expiration_time = CASE WHEN t.is_active THEN ${expiration}::timestamptz ELSE ${now}::timestamptz END,
-          status = CASE WHEN t.is_active THEN 'pending' ELSE 'expired' END,
-          active = t.is_active,
-          end_time = CASE WHEN t.is_active THEN NULL ELSE ${now}::timestamptz END
-        FROM target t WHERE attempt.id = t.id
-        RETURNING t.is_active
-      ), unit AS (
-        UPDATE work_unit SET lease_expires = ${expiration}, version = nextval('version_seq')
-        FROM target t WHERE work_unit.id = t.work_unit_id AND t.is_active
-      )
-      SELECT is_active FROM renewed`
+/** How many of these attempts (their units' ids and theirs, in step) exist. */
+export function countAttemptsSql(unitIds: readonly string[], ids: readonly string[]): RawBuilder<{ n: number }> {
+  return sql<{ n: number }>`
+    SELECT count(*)::integer AS n FROM unnest(${unitIds}::bigint[], ${ids}::bigint[]) AS i (unit_id, id)
+    JOIN attempt a ON a.work_unit_id = i.unit_id AND a.id = i.id`
 }
 
 /**
@@ -113,6 +96,7 @@ export function renewAttemptSql(attemptId: string, data: Buffer | null, now: Dat
  * attempt was not pending.
  */
 export function releaseAttemptSql(
+  unitId: string,
   attemptId: string,
   status: 'expired' | 'retryable',
   data: Buffer | null,
@@ -121,9 +105,9 @@ export function releaseAttemptSql(
 ): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`
       WITH released AS (
-        UPDATE attempt SET status = ${status}, end_time = ${now}, active = false,
+        UPDATE attempt SET status = ${status}, end_time = ${now},
           data = COALESCE(${data}::bytea, data)
-        WHERE id = ${attemptId} AND status = 'pending' AND expiration_time >= ${now}
+        WHERE work_unit_id = ${unitId} AND id = ${attemptId} AND status = 'pending' AND expiration_time >= ${now}
         RETURNING id, work_unit_id
       ), unit AS (
         UPDATE work_unit SET active_attempt_id = NULL, state = 'available', lease_expires = NULL,
@@ -137,13 +121,20 @@ export function releaseAttemptSql(
 /**
  * Creates a pending attempt on a unit whatever its state and makes it the active one. The unit
  * row is locked before the attempt is inserted: with no foreign key, that lock is what makes a
- * concurrent delete wait and then remove this attempt with its unit.
+ * concurrent delete wait and then remove this attempt with its unit. An attempt it displaces
+ * that is still pending expires: it lost its lease, and left pending it could still finish, so
+ * two workers would each be told they had finished the unit.
  */
 export function makeAttemptSql(unitId: string, workerId: string, now: Date, expiration: Date): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`
-    WITH made AS (
+    WITH locked AS (
+      SELECT id, work_spec_id, active_attempt_id FROM work_unit WHERE id = ${unitId} FOR UPDATE
+    ), displaced AS (
+      UPDATE attempt a SET status = 'expired', end_time = LEAST(a.expiration_time, ${now})
+      FROM locked l WHERE a.work_unit_id = l.id AND a.id = l.active_attempt_id AND a.status = 'pending'
+    ), made AS (
       INSERT INTO attempt (work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
-      SELECT u.id, u.work_spec_id, ${workerId}, ${now}, ${expiration} FROM work_unit u WHERE u.id = ${unitId} FOR UPDATE
+      SELECT l.id, l.work_spec_id, ${workerId}, ${now}, ${expiration} FROM locked l
       RETURNING id, work_unit_id
     ), unit AS (
       UPDATE work_unit SET state = 'pending', active_attempt_id = made.id, lease_expires = ${expiration},
@@ -161,7 +152,7 @@ export function expireLeasesSql(now: Date, specId: string | undefined): RawBuild
   const inSpec = specId === undefined ? sql`` : sql`AND work_spec_id = ${specId}`
   return sql<{ n: number }>`
     WITH expired AS (
-      UPDATE attempt SET status = 'expired', active = false, end_time = expiration_time
+      UPDATE attempt SET status = 'expired', end_time = expiration_time
       WHERE status = 'pending' AND expiration_time < ${now} ${inSpec}
       RETURNING id, work_unit_id
     ), freed AS (

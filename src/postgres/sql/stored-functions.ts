@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { SPEC_HAS_AVAILABLE_UNIT_FUNCTION } from './available-unit.js'
 import { CLAIM_FUNCTION } from './claim.js'
+import { CLAIM_WITH_DATA_FUNCTION } from './claim-with-data.js'
 import { CHAINED_OUTPUTS_FUNCTION, COMPLETE_FUNCTION } from './complete.js'
+import { UNIT_COUNTS_FUNCTION } from './unit-counts.js'
 
 /**
  * The stored functions the code calls, as CREATE OR REPLACE statements in install order. They
@@ -12,8 +14,10 @@ import { CHAINED_OUTPUTS_FUNCTION, COMPLETE_FUNCTION } from './complete.js'
 export const STORED_FUNCTIONS: readonly string[] = [
   SPEC_HAS_AVAILABLE_UNIT_FUNCTION,
   CLAIM_FUNCTION,
+  CLAIM_WITH_DATA_FUNCTION,
   COMPLETE_FUNCTION,
   CHAINED_OUTPUTS_FUNCTION,
+  UNIT_COUNTS_FUNCTION,
 ]
 
 /** The version of STORED_FUNCTIONS recorded in the schema: a hash of their text. */

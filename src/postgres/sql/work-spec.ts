@@ -96,15 +96,17 @@ export function workSpecSnapshotSql(specId: string): RawBuilder<MetaColumnsRow &
 
 /** A spec's meta; with counts, units available now (not delayed) and pending now. */
 export function workSpecMetaSql(specId: string, withCounts: boolean, now: Date): RawBuilder<MetaRow> {
+  // From the kept counts (./unit-counts.ts): counting the units would read all of them.
   const counts = withCounts
-    ? sql`,
-      (SELECT count(*)::integer FROM work_unit u WHERE u.work_spec_id = s.id
-        AND (u.state = 'available' OR (u.state = 'pending' AND u.lease_expires < ${now}))
-        AND (u.not_before IS NULL OR u.not_before <= ${now})) AS available_count,
-      (SELECT count(*)::integer FROM work_unit u WHERE u.work_spec_id = s.id
-        AND u.state = 'pending' AND u.lease_expires >= ${now}) AS pending_count`
+    ? sql`, k.available_count, k.pending_count`
     : sql``
-  return sql<MetaRow>`SELECT ${META_COLUMNS} ${counts} FROM work_spec s WHERE s.id = ${specId}`
+  const join = withCounts
+    ? sql`CROSS JOIN LATERAL (
+        SELECT COALESCE(sum(c.count) FILTER (WHERE c.status = 'available'), 0)::integer AS available_count,
+          COALESCE(sum(c.count) FILTER (WHERE c.status = 'pending'), 0)::integer AS pending_count
+        FROM work_unit_counts(ARRAY[s.id], ${now}) c) k`
+    : sql``
+  return sql<MetaRow>`SELECT ${META_COLUMNS} ${counts} FROM work_spec s ${join} WHERE s.id = ${specId}`
 }
 
 /** Settable meta fields; null leaves a field as it is (nextContinuous: undefined does). */

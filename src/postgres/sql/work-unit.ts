@@ -24,7 +24,7 @@ function snapshotSql(where: RawBuilder<unknown>): RawBuilder<SnapshotRow> {
   return sql<SnapshotRow>`
     SELECT u.name, u.version, u.state, u.lease_expires, u.not_before, u.priority, u.data AS unit_data,
            a.data AS attempt_data
-    FROM work_unit u LEFT JOIN attempt a ON a.id = u.active_attempt_id
+    FROM work_unit u LEFT JOIN attempt a ON a.work_unit_id = u.id AND a.id = u.active_attempt_id
     WHERE ${where}`
 }
 
@@ -51,13 +51,6 @@ export function workUnitsSql(specId: string, query: WorkUnitQuery, now: Date): R
       ORDER BY u.name ${limitSql(query)}`
 }
 
-/** A spec's units per status at `now`: one scan of its units, no join. */
-export function countWorkUnitStatusSql(specId: string, now: Date): RawBuilder<{ status: WorkUnitStatus; count: number }> {
-  return sql<{ status: WorkUnitStatus; count: number }>`
-      SELECT ${unitStatusSql(now)} AS status, count(*)::integer AS count
-      FROM work_unit u WHERE u.work_spec_id = ${specId} GROUP BY 1`
-}
-
 /** Sets the priority of the units a query selects to `value` (an expression on work_unit). */
 export function updatePrioritiesSql(specId: string, query: WorkUnitQuery, now: Date, value: RawBuilder<unknown>): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`
@@ -66,22 +59,11 @@ export function updatePrioritiesSql(specId: string, query: WorkUnitQuery, now: D
       RETURNING id`
 }
 
-/** Deletes the units a query selects (their attempts go by the trigger) and counts them. */
-export function deleteWorkUnitsSql(specId: string, query: WorkUnitQuery, now: Date): RawBuilder<{ count: number }> {
-  return sql<{ count: number }>`
-      WITH deleted AS (
-        DELETE FROM work_unit
-        WHERE id IN (SELECT u.id FROM work_unit u WHERE ${workUnitQuerySql(specId, query, now)} ORDER BY u.name ${limitSql(query)})
-        RETURNING 1
-      )
-      SELECT count(*)::integer AS count FROM deleted`
-}
-
 /** The active attempt's data if it has its own, else the unit's. */
 export function workUnitDataSql(unitId: string, now: Date): RawBuilder<{ data: Uint8Array }> {
   return sql<{ data: Uint8Array }>`
       SELECT COALESCE(a.data, u.data) AS data
-      FROM work_unit u LEFT JOIN attempt a ON a.id = ${activeAttemptIdSql(now)}
+      FROM work_unit u LEFT JOIN attempt a ON a.work_unit_id = u.id AND a.id = ${activeAttemptIdSql(now)}
       WHERE u.id = ${unitId}`
 }
 

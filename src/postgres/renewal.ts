@@ -1,0 +1,36 @@
+import type { AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
+import { encodeData } from '../coordinate/cbor-data.js'
+import { assertDataDict } from '../coordinate/data.js'
+import { WrongBackendError } from '../coordinate/errors.js'
+import { RENEW_SQL, type RenewRow } from './sql/renew.js'
+import type { Store } from './store.js'
+
+/**
+ * Extends many leases in one statement (sql/renew.ts). Each renewal has its own outcome, so a
+ * lease lost on one attempt leaves the others renewed. Arguments are assumed validated.
+ */
+export async function renewAttempts(store: Store, renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
+  if (renewals.length === 0) return []
+  const now = store.now()
+  const unitIds: string[] = []
+  const ids: string[] = []
+  const datas: (Buffer | null)[] = []
+  const expirations: Date[] = []
+  for (const { attempt, extendMs, data } of renewals) {
+    const owner = attempt as { workUnit?: { id?: unknown }; worker?: { namespace?: { store?: unknown } } }
+    if (owner.worker?.namespace?.store !== store) throw new WrongBackendError()
+    if (data !== undefined && data !== null) assertDataDict(data)
+    unitIds.push(String(owner.workUnit?.id))
+    ids.push(attempt.id)
+    datas.push(data === undefined || data === null ? null : Buffer.from(encodeData(data)))
+    expirations.push(new Date(now.getTime() + extendMs))
+  }
+  const rows = await store.call<RenewRow>(RENEW_SQL, [unitIds, ids, datas, expirations, now])
+  return rows.map(outcomeOf)
+}
+
+function outcomeOf(row: RenewRow): RenewalOutcome {
+  if (row.is_active === true) return 'renewed'
+  if (row.is_active === false) return 'lost-lease'
+  return row.found ? 'not-pending' : 'gone'
+}
