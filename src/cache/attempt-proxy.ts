@@ -16,6 +16,7 @@ export class AttemptProxy implements Attempt {
   readonly id: string
   readonly workUnit: WorkUnitProxy
   readonly worker: WorkerProxy
+  readonly claimData?: DataDict
   readonly #attempt: Attempt
 
   /** @internal Made by NamespaceProxy only. */
@@ -24,6 +25,7 @@ export class AttemptProxy implements Attempt {
     this.id = attempt.id
     this.workUnit = workUnit
     this.worker = worker
+    if (attempt.claimData !== undefined) this.claimData = attempt.claimData
   }
 
   /** @internal The backend's attempt, for calls that need it (completeAttempts). */
@@ -59,36 +61,41 @@ export class AttemptProxy implements Attempt {
   /** Extends the lease (moves the unit's lease_expires). */
   async renew(extendMs: number, data?: DataDict): Promise<void> {
     validateRenewal(extendMs, data)
-    await this.#attempt.renew(extendMs, data)
-    this.workUnit.wrote()
+    await this.#written(() => this.#attempt.renew(extendMs, data))
   }
 
   /** Gives the unit up. */
   async expire(data?: DataDict): Promise<void> {
     validateOptionalDataDict(data)
-    await this.#attempt.expire(data)
-    this.workUnit.wrote()
+    await this.#written(() => this.#attempt.expire(data))
   }
 
   /** Finishes the unit; units it chains into the `then` spec are invalidated too. */
   async finish(data?: DataDict): Promise<void> {
     validateOptionalDataDict(data)
-    await this.#attempt.finish(data)
-    this.workUnit.wrote()
+    await this.#written(() => this.#attempt.finish(data))
     await this.workUnit.workSpec.finished()
   }
 
   /** Fails the unit. */
   async fail(data?: DataDict): Promise<void> {
     validateOptionalDataDict(data)
-    await this.#attempt.fail(data)
-    this.workUnit.wrote()
+    await this.#written(() => this.#attempt.fail(data))
   }
 
   /** Gives the unit up to be retried later. */
   async retry(data?: DataDict, delayMs?: number): Promise<void> {
     validateRetry(data, delayMs)
-    await this.#attempt.retry(data, delayMs)
-    this.workUnit.wrote()
+    await this.#written(() => this.#attempt.retry(data, delayMs))
+  }
+
+  // The unit's snapshot is dropped whether the write succeeded or not: a write that failed with
+  // the connection may still have committed, and a stale "pending" would then be served.
+  async #written(write: () => Promise<void>): Promise<void> {
+    try {
+      await write()
+    } finally {
+      this.workUnit.wrote()
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { Attempt, AttemptCompletion, AttemptRequest, Coordinate, Namespace, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
+import type { Attempt, AttemptCompletion, AttemptRenewal, AttemptRequest, Coordinate, Namespace, RenewalOutcome, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
 import { NoSuchWorkSpecError } from '../coordinate/errors.js'
 import { AttemptProxy } from './attempt-proxy.js'
@@ -10,7 +10,7 @@ import type { WorkUnitProxy } from './work-unit-proxy.js'
 import { singleFlight } from './single-flight.js'
 import { WorkerProxy } from './worker-proxy.js'
 import { validateName } from '../coordinate/validation.js'
-import { validateAttemptCompletions, validateWorkSpecData } from '../coordinate/request-validation.js'
+import { validateAttemptCompletions, validateAttemptRenewals, validateWorkSpecData } from '../coordinate/request-validation.js'
 
 /**
  * A namespace identified by name. It files its specs and workers by name and hands out the same
@@ -109,17 +109,33 @@ export class NamespaceProxy implements Namespace {
     validateAttemptCompletions(completions)
     const backend = completions.map((c) => (c.attempt instanceof AttemptProxy ? { ...c, attempt: c.attempt.backend } : c))
     const handle = await this.#slot.get()
-    await handle.completeAttempts(backend)
+    try {
+      await handle.completeAttempts(backend)
+    } finally {
+      // Even after an error: one that came with the connection may follow a commit.
+      for (const { attempt } of completions) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
+    }
     const finishedSpecs = new Set<WorkSpecProxy>()
     for (const completion of completions) {
-      if (!(completion.attempt instanceof AttemptProxy)) continue
-      const unit = completion.attempt.workUnit
-      unit.wrote()
-      if (completion.status === 'finished') finishedSpecs.add(unit.workSpec)
+      if (completion.attempt instanceof AttemptProxy && completion.status === 'finished') finishedSpecs.add(completion.attempt.workUnit.workSpec)
     }
     for (const spec of finishedSpecs) await spec.finished()
     // Raw backend attempts name no proxy: their units could be anywhere in the namespace.
     if (completions.some((c) => !(c.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
+  }
+
+  /** Extends many leases in one backend call; the units of renewed and lost attempts are invalidated. */
+  async renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
+    validateAttemptRenewals(renewals)
+    const backend = renewals.map((r) => (r.attempt instanceof AttemptProxy ? { ...r, attempt: r.attempt.backend } : r))
+    const outcomes = await (await this.#slot.get()).renewAttempts(backend)
+    renewals.forEach(({ attempt }, i) => {
+      // Both write the attempt: a renewal moves the unit's lease, a lost lease expires the attempt.
+      const wrote = outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'
+      if (wrote && attempt instanceof AttemptProxy) attempt.workUnit.wrote()
+    })
+    if (renewals.some((r) => !(r.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
+    return outcomes
   }
 
   /** Unit counts for this namespace (not cached). */

@@ -11,8 +11,8 @@ export interface CacheLimits {
   /** Work specs, across namespaces (default 256). Evicting one drops its units too. */
   workSpecs: number
   /**
-   * Work units, across specs (default 100,000). Each costs its snapshot (the unit's and its
-   * attempt's data, decoded) plus about 0.5 kB; this is the limit to size to memory. It is also
+   * Work units, across specs (default 100,000). Each costs about 2 kB plus its snapshot's data
+   * (the unit's and its attempt's, decoded); this is the limit to size to memory. It is also
    * the most the refresh loop tracks, so it bounds the loop's queries per cycle.
    */
   workUnits: number

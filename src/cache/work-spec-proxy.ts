@@ -15,6 +15,7 @@ import { canonicalKey, canonicalKeyBytes } from './unit-key.js'
 import { singleFlight } from './single-flight.js'
 import { WorkUnitProxy } from './work-unit-proxy.js'
 import { type UpdateFn, casUpdate } from './cas-update.js'
+import { invalidateBulkWrite } from './bulk-invalidation.js'
 import { validateWorkUnitKey, validateWorkUnitKeys } from '../coordinate/validation.js'
 import {
   validateMetaOptions,
@@ -26,9 +27,6 @@ import {
   validateWorkUnitItems,
   validateWorkUnitQuery,
 } from '../coordinate/request-validation.js'
-
-/** Bulk writes naming more units than this invalidate the whole spec instead of unit by unit. */
-const PER_UNIT_INVALIDATION_LIMIT = 1_000
 
 /** Read options of a spec's meta. */
 export interface SpecMetaOptions extends ReadOptions {
@@ -137,18 +135,8 @@ export class WorkSpecProxy implements WorkSpec {
     try {
       return await this.#slot.call((spec) => spec.addWorkUnits(items))
     } finally {
-      // All or nothing, and a failure may be a lost reply to a commit: invalidate either way.
-      if (!Array.isArray(items) || items.length > PER_UNIT_INVALIDATION_LIMIT) {
-        this.invalidateUnits()
-        for (const unit of this.#units.values()) unit.handedOut()
-      } else {
-        for (const item of items) {
-          const canonical = item === null || typeof item !== 'object' ? undefined : canonicalKey(item.key)
-          if (canonical === undefined) continue
-          this.invalidateKey(canonical)
-          this.#units.get(canonical)?.handedOut()
-        }
-      }
+      const keys = Array.isArray(items) ? items.map((item: AddWorkUnitItem | null) => (item === null || typeof item !== 'object' ? undefined : item.key)) : undefined
+      invalidateBulkWrite(this, keys, true)
     }
   }
 
@@ -455,15 +443,7 @@ export class WorkSpecProxy implements WorkSpec {
     try {
       return await this.#slot.call(op)
     } finally {
-      const names = query?.names
-      if (names !== undefined && names.length <= PER_UNIT_INVALIDATION_LIMIT) {
-        for (const key of names) {
-          const canonical = canonicalKey(key)
-          if (canonical !== undefined) this.invalidateKey(canonical)
-        }
-      } else {
-        this.invalidateUnits()
-      }
+      invalidateBulkWrite(this, query?.names, false)
     }
   }
 
