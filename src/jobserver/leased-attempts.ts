@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Attempt } from '../coordinate/api.js'
 import { workUnitKeyId } from '../coordinate/data.js'
-import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
+import { isNotPending } from './work-batches.js'
 
 /**
  * The attempts get_work handed out, by (spec, key), so that the update_work_unit that usually
@@ -24,18 +24,25 @@ export class LeasedAttempts {
 
   /**
    * Runs `transition` on the remembered attempt of (spec, key). Returns true when it ran; false
-   * when there was none or it is no longer pending, in which case the caller takes the general
-   * path. `keep` says whether the attempt is still leased afterwards (a renewal).
+   * when there was none, it is no longer pending, or `workerId` names another worker than the
+   * one it was handed to, in which case the caller takes the general path. `keep` says whether
+   * the attempt is still leased afterwards (a renewal).
    */
-  async apply(specName: string, key: Uint8Array, transition: (attempt: Attempt) => Promise<void>, keep: boolean): Promise<boolean> {
+  async apply(
+    specName: string,
+    key: Uint8Array,
+    workerId: string | undefined,
+    transition: (attempt: Attempt) => Promise<void>,
+    keep: boolean,
+  ): Promise<boolean> {
     const id = entryKey(specName, key)
     const attempt = this.#attempts.get(id)
-    if (attempt === undefined) return false
+    if (attempt === undefined || (workerId !== undefined && workerId !== attempt.worker.name)) return false
     try {
       await transition(attempt)
     } catch (error) {
       this.#attempts.delete(id)
-      if (error instanceof NotPendingError || error instanceof LostLeaseError || error instanceof GoneError) return false
+      if (isNotPending(error)) return false
       throw error
     }
     if (!keep) this.#attempts.delete(id)

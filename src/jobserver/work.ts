@@ -8,6 +8,7 @@ import { validateOptionalDataDict } from '../coordinate/validation.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
 import { LeasedAttempts } from './leased-attempts.js'
+import { WorkBatches } from './work-batches.js'
 import { type JobServerContext, type MethodTable, type Pair, type RequestContext, method, ok } from './method.js'
 import {
   option,
@@ -32,6 +33,7 @@ export const MAX_LEASE_SECONDS = 24 * 3600
 /** Work methods: get_work and update_work_unit. */
 export function workMethods({ namespace, clock }: JobServerContext): MethodTable {
   const leased = new LeasedAttempts()
+  const batches = new WorkBatches(namespace)
   return {
     // One unit comes back as a (spec, key bytes, data) tuple or (None, None, None); a batch as a
     // list of such tuples. The shape follows the Python client's own test: a single tuple when
@@ -57,7 +59,7 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 
       const worker = await namespace.worker(workerId)
       const attempts = await worker.requestAttempts(request)
-      const tuples = await workTuples(attempts, clock.now())
+      const tuples = await workTuples(batches, attempts, clock.now())
       if (attempts[0]) leased.remember(attempts[0].workUnit.workSpec.name, attempts)
       if (maxJobs === undefined || maxJobs === 1) return ok(tuples[0] ?? Tuple.of(null, null, null))
       return ok(tuples)
@@ -81,8 +83,10 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       // Before any attempt is forced: refused data must leave no worker or attempt behind.
       validateOptionalDataDict(update.data)
 
-      // The usual case: the worker that got the unit from get_work reports on it.
-      if (update.workerId === undefined && (await leased.apply(name, key, (attempt) => leasedTransition(attempt, update), status === 0 || status === PENDING))) {
+      // The usual case: the worker that got the unit from get_work reports on it (the Python
+      // client names no worker; a client that does must name the one holding the lease).
+      const transition = (attempt: Attempt) => leasedTransition(attempt, update, batches)
+      if (await leased.apply(name, key, update.workerId, transition, status === 0 || status === PENDING)) {
         return ok(true)
       }
       const spec = await findWorkSpec(namespace, name)
@@ -97,31 +101,36 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 }
 
 /**
- * get_work's (spec, key, data) tuples. All attempts of one request share a spec, so their data
- * comes from one snapshot query rather than one query per attempt; through the cache that query
- * also warms the snapshots update_work_unit will read next.
+ * get_work's (spec, key, data) tuples. The data comes with the claim where the backend brings it
+ * along (Postgres: Attempt.claimData); otherwise all attempts of one request share a spec, so
+ * their data comes from one snapshot query, shared with concurrent get_work calls on the spec
+ * (work-batches.ts), which through the cache also warms the snapshots update_work_unit reads.
  */
-async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
+async function workTuples(batches: WorkBatches, attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
   const first = attempts[0]
   if (first === undefined) return []
   const spec = first.workUnit.workSpec
-  const snapshots = await spec.workUnitSnapshots(attempts.map((attempt) => attempt.workUnit.key))
+  const unread = attempts.filter((attempt) => attempt.claimData === undefined)
+  const snapshots = unread.length === 0 ? [] : await batches.snapshots(spec, unread.map((attempt) => attempt.workUnit.key))
   const byKey = new Map(snapshots.map((snapshot) => [workUnitKeyId(snapshot.key), snapshot]))
   return Promise.all(
     attempts.map(async (attempt) => {
       const snapshot = byKey.get(workUnitKeyId(attempt.workUnit.key))
-      const data = snapshot ? snapshotData(snapshot, now) : await attempt.data()
+      const data = attempt.claimData ?? (snapshot ? snapshotData(snapshot, now) : await attempt.data())
       return Tuple.of(spec.name, attempt.workUnit.key, data)
     }),
   )
 }
 
-/** update_work_unit's transition of a pending unit, applied to its attempt. */
-function leasedTransition(attempt: Attempt, { status, data, leaseMs }: UnitUpdate): Promise<void> {
+/**
+ * update_work_unit's transition of a pending unit, applied to its attempt. Finishing and
+ * failing go through `batches` when given, sharing one statement with other connections'.
+ */
+function leasedTransition(attempt: Attempt, { status, data, leaseMs }: UnitUpdate, batches?: WorkBatches): Promise<void> {
   if (status === 0 || status === PENDING) return attempt.renew(leaseMs, data)
   if (status === AVAILABLE) return attempt.expire(data)
-  if (status === FINISHED) return attempt.finish(data)
-  return attempt.fail(data)
+  if (status === FINISHED) return batches ? batches.complete(attempt, 'finished', data) : attempt.finish(data)
+  return batches ? batches.complete(attempt, 'failed', data) : attempt.fail(data)
 }
 
 /** update_work_unit's options, checked. */

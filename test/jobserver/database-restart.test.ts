@@ -51,7 +51,19 @@ async function killBackends(admin: pg.Client, database: string): Promise<number>
 describe.runIf(url !== undefined)('coordinated while the database drops every connection', () => {
   it('loses no unit, finishes none twice, keeps every acknowledged update, and serves at once after', async () => {
     const logs: Record<string, unknown>[] = []
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+    // A recovery is logged once it has held for a while, which may be after the work is done.
+    let recoveryLogged: () => void = () => {}
+    const recovery = new Promise<void>((resolve) => (recoveryLogged = resolve))
+    const logger = pino(
+      { level: 'info' },
+      {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as Record<string, unknown>
+          logs.push(entry)
+          if (entry.msg === 'database connection recovered') recoveryLogged()
+        },
+      },
+    )
     const daemon = await runDaemon({ databaseUrl: url, port: 0, logger })
     afterAll(() => daemon.stop())
     const spec = await (await coordinate.namespace('')).setWorkSpec({ name: 'restart' })
@@ -134,6 +146,7 @@ describe.runIf(url !== undefined)('coordinated while the database drops every co
 
     // Every failure the clients saw says the database was unavailable.
     expect(errors.filter((message) => !message.startsWith('Database unavailable'))).toEqual([])
+    await recovery
     const warned = logs.filter((entry) => entry.msg === 'database connection lost' && entry.level === 40)
     const recovered = logs.filter((entry) => entry.msg === 'database connection recovered' && entry.level === 30)
     expect(warned.length).toBeGreaterThan(0)

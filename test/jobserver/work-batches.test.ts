@@ -1,0 +1,79 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { cacheCoordinate } from '../../src/cache/index.js'
+import type { AttemptCompletion, Namespace } from '../../src/coordinate/api.js'
+import { NotPendingError } from '../../src/coordinate/errors.js'
+import { settle } from '../../src/jobserver/coalescer.js'
+import { WorkBatches } from '../../src/jobserver/work-batches.js'
+import { openTestCoordinate } from '../support/open-test-coordinate.js'
+
+const { coordinate: backend, clock } = await openTestCoordinate()
+const cache = cacheCoordinate(backend, { clock, changes: backend.changes(), closeBackend: false })
+afterAll(async () => {
+  await cache.close()
+  await backend.close()
+})
+
+/** A namespace whose completeAttempts calls are recorded (how many attempts each carried). */
+async function countedNamespace(name: string): Promise<{ ns: Namespace; calls: number[] }> {
+  const ns = await cache.namespace(name)
+  const calls: number[] = []
+  const complete = ns.completeAttempts.bind(ns)
+  ns.completeAttempts = (completions: readonly AttemptCompletion[]) => {
+    calls.push(completions.length)
+    return complete(completions)
+  }
+  return { ns, calls }
+}
+
+async function claimOneEach(ns: Namespace, workers: number, units: number) {
+  const spec = await ns.setWorkSpec({ name: 's' })
+  await spec.addWorkUnits(Array.from({ length: units }, (_, i) => ({ key: `u${i}`, data: { i } })))
+  return Promise.all(Array.from({ length: workers }, async (_, w) => (await (await ns.worker(`w${w}`)).requestAttempts({ numberOfWorkUnits: 1 }))[0]!))
+}
+
+describe('WorkBatches', () => {
+  it('finishes completions that arrive together in fewer calls, each unit finished with its own data', async () => {
+    const { ns, calls } = await countedNamespace('together')
+    const batches = new WorkBatches(ns)
+    const attempts = await claimOneEach(ns, 6, 6)
+    await Promise.all(attempts.map((attempt, i) => batches.complete(attempt, 'finished', { done: i })))
+    // The first two go alone at once (two calls may be in flight); the four made while they ran share the next.
+    expect(calls).toEqual([1, 1, 4])
+    const spec = await ns.workSpec('s')
+    const snapshots = await spec.workUnitSnapshots(attempts.map((a) => a.workUnit.key))
+    const byKey = new Map(snapshots.map((s) => [Buffer.from(s.key).toString(), [s.state, s.attemptData]]))
+    expect(attempts.map((a) => byKey.get(Buffer.from(a.workUnit.key).toString()))).toEqual(attempts.map((_, i) => ['finished', { done: i }]))
+  })
+
+  it('gives the one attempt no longer pending its error, and still finishes the others of its batch', async () => {
+    const { ns } = await countedNamespace('one-gone')
+    const batches = new WorkBatches(ns)
+    const attempts = await claimOneEach(ns, 4, 4)
+    // Another request already failed the second.
+    await attempts[1]!.fail({ by: 'elsewhere' })
+    const first = batches.complete(attempts[0]!, 'finished', undefined)
+    const outcomes = await Promise.all([first, ...attempts.slice(1).map((a) => batches.complete(a, 'finished', undefined))].map((p) => settle(() => p)))
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true])
+    expect(outcomes[1]!.ok === false && outcomes[1]!.error).toBeInstanceOf(NotPendingError)
+    const states = await Promise.all(attempts.map((a) => a.status()))
+    expect(states).toEqual(['finished', 'failed', 'finished', 'finished'])
+  })
+
+  it('reads the claimed units of requests made together in one query, each request getting its own', async () => {
+    const ns = await cache.namespace('reads')
+    const spec = await ns.setWorkSpec({ name: 's' })
+    await spec.addWorkUnits(Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, data: { i } })))
+    let reads = 0
+    const read = spec.workUnitSnapshots.bind(spec)
+    spec.workUnitSnapshots = (keys) => {
+      reads++
+      return read(keys)
+    }
+    const batches = new WorkBatches(ns)
+    const asks = [['u0'], ['u1', 'u2'], ['u3', 'missing'], ['u4', 'u5']].map((keys) => keys.map((k) => Buffer.from(k)))
+    const answers = await Promise.all(asks.map((keys) => batches.snapshots(spec, keys)))
+    // Two go at once, the other two share the third query.
+    expect(reads).toBe(3)
+    expect(answers.map((snapshots) => snapshots.map((s) => s.unitData.i))).toEqual([[0], [1, 2], [3], [4, 5]])
+  })
+})
