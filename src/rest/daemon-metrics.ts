@@ -14,15 +14,19 @@ export interface MetricsSources {
   poolStats?: () => { total: number; idle: number; waiting: number } | null
   /** Registries to serve alongside (the cache's). */
   registries?: readonly Registry[]
-  /** Longest a scrape's unit counts may be reused before a refresh starts (default 5,000 ms). */
+  /** Longest a scrape's counts may be reused; older ones are read again for the scrape (default 1,000 ms). */
   countsMaxAgeMs?: number
   /** Also collect the process and Node.js defaults (default true; off in tests with several servers). */
   defaults?: boolean
 }
 
-// The longest a scrape waits for the first count; past it the scrape answers without the
-// count series (Prometheus's default scrape timeout is 10 s) and a later scrape has them.
-const FIRST_COUNT_WAIT_MS = 2_000
+// The longest a scrape waits for a count: past it the scrape answers with the last counts, or
+// without the count series before the first (Prometheus's default scrape timeout is 10 s).
+// Counts are kept by the database (migrations/0003_unit_counts.ts), so reading them takes
+// milliseconds and a scrape normally gets counts read for it.
+const COUNT_WAIT_MS = 2_000
+// Scrapes closer together than this share one reading (several Prometheus servers, say).
+const COUNTS_MAX_AGE_MS = 1_000
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 // Python's work unit status codes that end a unit (update_work_unit's `status` option).
 const PYTHON_FINISHED = 4
@@ -64,14 +68,14 @@ export class DaemonMetrics {
   #storeGauges(sources: MetricsSources, registers: Registry[]): void {
     const { unitCounts, activeWorkers, poolStats } = sources
     if (unitCounts) {
-      const counts = new RefreshingValue(unitCounts, sources.countsMaxAgeMs ?? 5_000)
+      const counts = new RefreshingValue(unitCounts, sources.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS)
       new Gauge({
         name: 'coordinate_work_units',
         help: 'Work units by namespace, spec and status (exact as of coordinate_work_units_age_seconds ago)',
         labelNames: ['namespace', 'work_spec', 'status'],
         registers,
         async collect() {
-          const records = (await counts.getWithin(FIRST_COUNT_WAIT_MS)) ?? []
+          const records = (await counts.getWithin(COUNT_WAIT_MS)) ?? []
           this.reset()
           for (const r of records) this.set({ namespace: r.namespace, work_spec: r.workSpec, status: r.status }, r.count)
         },
@@ -80,7 +84,10 @@ export class DaemonMetrics {
         name: 'coordinate_work_units_age_seconds',
         help: 'Age of the unit counts served in coordinate_work_units',
         registers,
-        collect() {
+        // prom-client collects the gauges at once: waiting on the same (shared) reading makes
+        // the age that of the counts this scrape serves, not of the ones before.
+        async collect() {
+          await counts.getWithin(COUNT_WAIT_MS)
           const ageMs = counts.ageMs()
           if (ageMs === undefined) this.reset()
           else this.set(ageMs / 1000)
@@ -88,14 +95,14 @@ export class DaemonMetrics {
       })
     }
     if (activeWorkers) {
-      const workers = new RefreshingValue(activeWorkers, sources.countsMaxAgeMs ?? 5_000)
+      const workers = new RefreshingValue(activeWorkers, sources.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS)
       new Gauge({
         name: 'coordinate_active_workers',
         help: 'Workers that are active and not past their expiration, by namespace',
         labelNames: ['namespace'],
         registers,
         async collect() {
-          const rows = (await workers.getWithin(FIRST_COUNT_WAIT_MS)) ?? []
+          const rows = (await workers.getWithin(COUNT_WAIT_MS)) ?? []
           this.reset()
           for (const r of rows) this.set({ namespace: r.namespace }, r.count)
         },

@@ -1,19 +1,5 @@
-import {
-  BadWorkSpecNameError,
-  ChangedNameError,
-  ClosedError,
-  ConflictError,
-  CoordinateError,
-  GoneError,
-  InvalidInputError,
-  LostLeaseError,
-  NoSuchWorkSpecError,
-  NoSuchWorkUnitError,
-  NoWorkSpecNameError,
-  NotPendingError,
-  VersionConflictError,
-  WrongBackendError,
-} from '../coordinate/errors.js'
+import { type CoordinateErrorCode, errorValue, isCoordinateErrorCode, rebuildError } from '../coordinate/error-codes.js'
+import { CoordinateError, DatabaseUnavailableError, GoneError, InvalidInputError } from '../coordinate/errors.js'
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -42,10 +28,11 @@ export class NoSuchAttemptError extends GoneError {
   }
 }
 
-const STATUS_OF_CODE: Record<string, number> = {
+// Every code of the error table has a status here: the type makes a new code a compile error
+// until it has one.
+const STATUS_OF_CODE: Record<CoordinateErrorCode, number> = {
   NO_SUCH_WORK_SPEC: 404,
   NO_SUCH_WORK_UNIT: 404,
-  NO_SUCH_ATTEMPT: 404,
   GONE: 410,
   NO_WORK_SPEC_NAME: 400,
   BAD_WORK_SPEC_NAME: 400,
@@ -57,6 +44,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   VERSION_CONFLICT: 409,
   CONFLICT: 409,
   CLOSED: 503,
+  DATA_DIR_LOCKED: 503,
+  DATABASE_UNAVAILABLE: 503,
 }
 
 /** The status and body answering a thrown error; anything unexpected is a 500 without details. */
@@ -67,12 +56,10 @@ export function errorResponse(error: unknown): { statusCode: number; body: Error
   if (error instanceof NoSuchAttemptError) {
     return { statusCode: 404, body: { error: 'NO_SUCH_ATTEMPT', message: error.message, value: error.attemptId } }
   }
-  if (error instanceof CoordinateError && error.code in STATUS_OF_CODE) {
-    const body: ErrorBody = { error: error.code, message: error.message }
-    if (error instanceof NoSuchWorkSpecError) body.value = error.workSpecName
-    if (error instanceof NoSuchWorkUnitError) body.value = error.workUnitName
-    if (error instanceof VersionConflictError) body.value = { expected: error.expected, actual: error.actual }
-    return { statusCode: STATUS_OF_CODE[error.code] ?? 500, body }
+  // The connection error's own text may name the database host: the caller gets only what it can act on.
+  if (error instanceof DatabaseUnavailableError) error = new DatabaseUnavailableError(error.applied, 'see the server log')
+  if (error instanceof CoordinateError && isCoordinateErrorCode(error.code)) {
+    return { statusCode: STATUS_OF_CODE[error.code], body: withValue({ error: error.code, message: error.message }, errorValue(error)) }
   }
   return { statusCode: 500, body: { error: 'INTERNAL', message: 'internal error; see the server log' } }
 }
@@ -86,46 +73,10 @@ function withValue(body: ErrorBody, value: unknown): ErrorBody {
 export function errorFromBody(statusCode: number, body: unknown): Error {
   if (!isErrorBody(body)) return new HttpError(statusCode, 'HTTP', `HTTP ${statusCode} without an error body`)
   const { error: code, message, value } = body
-  switch (code) {
-    case 'NO_SUCH_WORK_SPEC':
-      return new NoSuchWorkSpecError(typeof value === 'string' ? value : '')
-    case 'NO_SUCH_WORK_UNIT':
-      return new NoSuchWorkUnitError(typeof value === 'string' ? value : '')
-    case 'NO_SUCH_ATTEMPT':
-      return new NoSuchAttemptError(typeof value === 'string' ? value : '')
-    case 'GONE':
-      return withMessage(new GoneError(), message)
-    case 'NO_WORK_SPEC_NAME':
-      return new NoWorkSpecNameError()
-    case 'BAD_WORK_SPEC_NAME':
-      return new BadWorkSpecNameError()
-    case 'CHANGED_NAME':
-      return new ChangedNameError()
-    case 'INVALID_INPUT':
-    case 'BAD_REQUEST':
-      return new InvalidInputError(message)
-    case 'NOT_PENDING':
-      return new NotPendingError()
-    case 'LOST_LEASE':
-      return new LostLeaseError()
-    case 'VERSION_CONFLICT': {
-      const v = (value ?? {}) as { expected?: unknown; actual?: unknown }
-      return new VersionConflictError(Number(v.expected), typeof v.actual === 'number' ? v.actual : null)
-    }
-    case 'CONFLICT':
-      return withMessage(new ConflictError(''), message)
-    case 'WRONG_BACKEND':
-      return new WrongBackendError()
-    case 'CLOSED':
-      return new ClosedError()
-    default:
-      return new HttpError(statusCode, code, message, value)
-  }
-}
-
-function withMessage<E extends Error>(error: E, message: string): E {
-  error.message = message
-  return error
+  // Codes of the HTTP layer's own: an attempt addressed by id, and a request it could not parse.
+  if (code === 'NO_SUCH_ATTEMPT') return new NoSuchAttemptError(typeof value === 'string' ? value : '')
+  if (code === 'BAD_REQUEST') return new InvalidInputError(message)
+  return rebuildError(code, message, value) ?? new HttpError(statusCode, code, message, value)
 }
 
 function isErrorBody(body: unknown): body is ErrorBody {

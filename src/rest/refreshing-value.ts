@@ -4,9 +4,10 @@
 const MAX_DUTY_CYCLE_INVERSE = 20
 
 /**
- * A value loaded by an expensive query and shared by every reader. The first read waits for a
- * load; later reads get the last value at once and, when it is older than `maxAgeMs`, start one
- * refresh in the background (concurrent readers share it). Loads are also spaced by at least
+ * A value loaded by a query and shared by every reader. The first read waits for a load; with
+ * get(), later reads get the last value at once and, when it is older than `maxAgeMs`, start one
+ * refresh in the background (concurrent readers share it); getWithin() waits a bounded time for
+ * that refresh instead. Loads are also spaced by at least
  * twenty times the last load's duration, so a slow query cannot run back to back.
  */
 export class RefreshingValue<T> {
@@ -30,25 +31,32 @@ export class RefreshingValue<T> {
   }
 
   /**
-   * Like get(), but when nothing has been loaded yet waits at most `waitMs` for the first load
-   * and then gives up with undefined (the load goes on): a scrape must not hang on a count
-   * that takes longer than the scraper's timeout.
+   * The value as fresh as `waitMs` allows: a value younger than `maxAgeMs` (or than the spacing
+   * of refreshes) at once; otherwise waits at most `waitMs` for a refresh and, if it takes
+   * longer, serves the last value (undefined before the first load; the load goes on). A
+   * scrape thus gets counts read for it when counting is quick, and never hangs when it is not.
    */
   async getWithin(waitMs: number): Promise<T | undefined> {
-    if (this.#value !== undefined) return this.get()
+    const current = this.#value
+    if (current !== undefined && !this.#isStale(current.at)) return current.value
     let timer: NodeJS.Timeout | undefined
     const loading = this.#refresh()
     loading.catch(() => undefined)
     try {
-      return await Promise.race([loading, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)))])
+      const fallback = new Promise<T | undefined>((resolve) => (timer = setTimeout(() => resolve(current?.value), waitMs)))
+      // A failed refresh serves the last value too; the next read tries again.
+      return await Promise.race([current === undefined ? loading : loading.catch(() => current.value), fallback])
     } finally {
       clearTimeout(timer)
     }
   }
 
+  #isStale(loadedAt: number): boolean {
+    return Date.now() - loadedAt > Math.max(this.#maxAgeMs, this.#lastLoadMs * MAX_DUTY_CYCLE_INVERSE)
+  }
+
   #refreshIfStale(loadedAt: number): void {
-    const age = Date.now() - loadedAt
-    if (age > Math.max(this.#maxAgeMs, this.#lastLoadMs * MAX_DUTY_CYCLE_INVERSE)) {
+    if (this.#isStale(loadedAt)) {
       // A failed background refresh keeps serving the last value; the next read tries again.
       this.#refresh().catch(() => undefined)
     }

@@ -1,12 +1,15 @@
 import type { AttemptRequest, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
 import { describe } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validateAttemptRequest, validateWorkSpecMetaUpdate, validateWorkUnitMeta, validateWorkUnitQuery } from '../coordinate/request-validation.js'
 import { WORK_UNIT_STATUSES, type WorkUnitStatus, isWorkUnitStatus } from '../coordinate/status.js'
 import type { WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
 import { checkPlainName, decodeKey } from './names.js'
 
 // Readers of request bodies and query strings: each turns JSON into the API's types or throws
-// InvalidInputError naming the field.
+// InvalidInputError naming the field. Those that build an API argument end with its validator
+// (src/coordinate/request-validation.ts), so a route refuses bad input itself, before it
+// resolves anything or calls the layer below.
 
 /** A JSON body as an object; a missing body (empty POST) reads as `{}`. */
 export function bodyObject(body: unknown): Record<string, unknown> {
@@ -65,7 +68,7 @@ export function workUnitMetaField(value: unknown, field = 'meta'): Partial<WorkU
   if (priority !== undefined) result.priority = priority
   const notBefore = timeField(meta.not_before, `${field}.not_before`)
   if (notBefore !== undefined) result.notBefore = notBefore
-  return result
+  return validateWorkUnitMeta(result, field)
 }
 
 /** The key of a unit in a body: `name` (plain text) or `key` (encoded), exactly one of them. */
@@ -95,7 +98,7 @@ export function workUnitQueryOf(query: Record<string, unknown>): WorkUnitQuery {
   if (query.previous !== undefined) result.previousName = decodeKey(String(query.previous), 'previous')
   const limit = limitOf(query.limit)
   if (limit !== undefined) result.limit = limit
-  return result
+  return validateWorkUnitQuery(result, 'the query')
 }
 
 /** A `limit` parameter: a whole number of at least 1. */
@@ -125,7 +128,7 @@ export function attemptRequestOf(body: Record<string, unknown>): AttemptRequest 
   if (workSpecs !== undefined) request.workSpecs = workSpecs
   const runtimes = stringListField(body.runtimes, 'runtimes')
   if (runtimes !== undefined) request.runtimes = runtimes
-  return request
+  return validateAttemptRequest(request)
 }
 
 const META_FIELDS: readonly [string, keyof WorkSpecMetaUpdate, 'number' | 'boolean' | 'time' | 'string'][] = [
@@ -154,7 +157,7 @@ export function workSpecMetaOf(body: Record<string, unknown>): WorkSpecMetaUpdat
       type === 'number' ? numberField(body[json], json) : type === 'boolean' ? booleanField(body[json], json) : type === 'time' ? timeField(body[json], json) : stringField(body[json], json)
     if (value !== undefined) meta[field] = value
   }
-  return meta as WorkSpecMetaUpdate
+  return validateWorkSpecMetaUpdate(meta)
 }
 
 /** The names of the WorkSpecMeta JSON fields and the API's, for encoding. */

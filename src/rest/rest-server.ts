@@ -7,6 +7,7 @@ import { type HttpAppOptions, createHttpApp } from './http-app.js'
 import { Resolver } from './resolver.js'
 import type { RouteContext } from './route-context.js'
 import { attemptRoutes } from './routes-attempts.js'
+import { bulkAttemptRoutes } from './routes-bulk-attempts.js'
 import { type ServedChangeFeed, eventRoutes } from './routes-events.js'
 import { type ReadinessProbe, healthRoutes } from './routes-health.js'
 import { namespaceRoutes } from './routes-namespaces.js'
@@ -46,6 +47,7 @@ export async function createRestApp(options: RestAppOptions): Promise<{ app: Fas
     ...(metrics ? { metrics } : {}),
   }
   namespaceRoutes(ctx)
+  bulkAttemptRoutes(ctx)
   workSpecRoutes(ctx)
   workUnitRoutes(ctx)
   attemptRoutes(ctx)

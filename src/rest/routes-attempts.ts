@@ -1,5 +1,6 @@
 import type { Attempt } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validateRenewal, validateRetry } from '../coordinate/request-validation.js'
 import type { DaemonMetrics } from './daemon-metrics.js'
 import { optionalDataFromJson } from './data-json.js'
 import { attemptJson } from './representations.js'
@@ -27,6 +28,7 @@ export function attemptRoutes({ app, resolver, metrics }: RouteContext): void {
         const extendMs = numberField(body.extend_ms, 'extend_ms')
         if (extendMs === undefined) throw new InvalidInputError('renew needs "extend_ms"')
         const data = optionalDataFromJson(body.data)
+        validateRenewal(extendMs, data)
         await (await resolver.attempt(paramsOf(request))).renew(extendMs, data)
         return noContent(reply)
       },
@@ -51,6 +53,7 @@ export function attemptRoutes({ app, resolver, metrics }: RouteContext): void {
         const body = bodyObject(request.body)
         const data = optionalDataFromJson(body.data)
         const delayMs = numberField(body.delay_ms, 'delay_ms')
+        validateRetry(data, delayMs)
         await (await resolver.attempt(paramsOf(request))).retry(data, delayMs)
         return noContent(reply)
       },

@@ -1,5 +1,6 @@
 import type { VersionGuard } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validatePriorityChange, validateVersionGuard, validateWorkSpecData } from '../coordinate/request-validation.js'
 import { dataFromJson, dataToJson } from './data-json.js'
 import { summaryJson, workSpecJson, workSpecMetaJson } from './representations.js'
 import { bodyObject, numberField, workSpecMetaOf, workUnitMetaField, workUnitQueryOf } from './request-input.js'
@@ -13,7 +14,7 @@ export const S = '/namespace/:ns/work_spec/:spec'
 /** The guard of a versioned write: `if_version`, when given. */
 export function versionGuardOf(body: Record<string, unknown>): VersionGuard | undefined {
   const ifVersion = numberField(body.if_version, 'if_version')
-  return ifVersion === undefined ? undefined : { ifVersion }
+  return ifVersion === undefined ? undefined : validateVersionGuard({ ifVersion })
 }
 
 /** The work spec routes: list and create, definition, meta, counts and priority changes. */
@@ -29,7 +30,7 @@ export function workSpecRoutes({ app, resolver }: RouteContext): void {
     POST: {
       handler: async (request, reply) => {
         const ns = await resolver.namespace(paramsOf(request))
-        const spec = await ns.setWorkSpec(dataFromJson(bodyObject(request.body).data, 'data'))
+        const spec = await ns.setWorkSpec(validateWorkSpecData(dataFromJson(bodyObject(request.body).data, 'data')))
         const url = urls.workSpec(ns.name, spec.name)
         return created(reply, url, { name: spec.name, url })
       },
@@ -40,8 +41,10 @@ export function workSpecRoutes({ app, resolver }: RouteContext): void {
     PUT: {
       handler: async (request, reply) => {
         const body = bodyObject(request.body)
+        const data = validateWorkSpecData(dataFromJson(body.data, 'data'))
+        const guard = versionGuardOf(body)
         const spec = await resolver.workSpec(paramsOf(request))
-        const version = await spec.setData(dataFromJson(body.data, 'data'), versionGuardOf(body))
+        const version = await spec.setData(data, guard)
         return ok(reply, { version })
       },
     },
@@ -95,6 +98,7 @@ export function workSpecRoutes({ app, resolver }: RouteContext): void {
           const query = workUnitQueryOf(queryOf(request))
           const priority = workUnitMetaField(bodyObject(request.body).meta)?.priority
           if (priority === undefined) throw new InvalidInputError(`${path} needs {"meta": {"priority": number}}`)
+          validatePriorityChange(query, priority, path === 'change' ? 'a work unit priority' : 'a priority adjustment')
           const spec = await resolver.workSpec(paramsOf(request))
           return ok(reply, { count: await spec[apply](query, priority) })
         },

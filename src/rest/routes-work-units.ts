@@ -1,5 +1,6 @@
 import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validateWorkUnitItem, validateWorkUnitItems } from '../coordinate/request-validation.js'
 import { dataFromJson, optionalDataFromJson } from './data-json.js'
 import { attemptJson, workUnitJson, workUnitShortJson, workUnitSnapshotJson } from './representations.js'
 import { bodyObject, selectsAll, unitKeyField, workUnitMetaField, workUnitQueryOf } from './request-input.js'
@@ -41,6 +42,7 @@ export function workUnitRoutes({ app, resolver, clock }: RouteContext): void {
         const key = unitKeyField(body)
         const data = optionalDataFromJson(body.data)
         const meta = workUnitMetaField(body.meta)
+        validateWorkUnitItem({ key, data, meta })
         const spec = await resolver.workSpec(paramsOf(request))
         const unit = await spec.addWorkUnit(key, data ?? {}, meta)
         // Identity only: the full representation would cost two more reads on the hot bulk path.
@@ -75,6 +77,7 @@ export function workUnitRoutes({ app, resolver, clock }: RouteContext): void {
           if (meta !== undefined) result.meta = meta
           return result
         })
+        validateWorkUnitItems(items).forEach(validateWorkUnitItem)
         const spec = await resolver.workSpec(paramsOf(request))
         return ok(reply, { count: await spec.addWorkUnits(items) })
       },

@@ -1,5 +1,6 @@
 import type { WorkerUpdate } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
+import { validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { optionalDataFromJson } from './data-json.js'
 import { attemptJson, attemptShortJson, attemptUrl, workerJson, workerShortJson } from './representations.js'
 import { attemptRequestOf, bodyObject, booleanField, limitOf, numberField, stringField, timeField } from './request-input.js'
@@ -103,6 +104,6 @@ function workerUpdateOf(body: Record<string, unknown>): WorkerUpdate {
   if (expiration) update.expiration = expiration
   const mode = stringField(body.mode, 'mode')
   if (mode !== undefined) update.mode = mode
-  return update
+  return validateWorkerUpdate(update)
 }
 

@@ -50,6 +50,25 @@ describe('RefreshingValue', () => {
     await vi.waitFor(async () => expect(await value.get()).toBe(2))
   })
 
+  it('waits a bounded time for a stale value\'s refresh, else serves the stale value', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { load, resolveNext } = deferredLoads()
+    const value = new RefreshingValue(load, 1_000)
+    const first = value.getWithin(50)
+    resolveNext(1)
+    expect(await first).toBe(1)
+    expect(await value.getWithin(50)).toBe(1) // fresh: no load
+    vi.setSystemTime(Date.now() + 2_000)
+    const waiting = value.getWithin(60_000)
+    resolveNext(2)
+    expect(await waiting).toBe(2) // stale: the refresh's value, not the old one
+    vi.setSystemTime(Date.now() + 2_000)
+    expect(await value.getWithin(5)).toBe(2) // the refresh is slow: the last value
+    expect(load).toHaveBeenCalledTimes(3)
+    resolveNext(3)
+    await vi.waitFor(async () => expect(await value.getWithin(5)).toBe(3))
+  })
+
   it('spaces refreshes by twenty times the last load', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const { load, resolveNext } = deferredLoads()

@@ -232,4 +232,23 @@ describe('bad input', () => {
     expect((await send(base, 'GET', '/namespace/bad/work_spec/lim/meta')).body).toMatchObject({ weight: 20 })
     expect((await send(base, 'DELETE', '/namespace/bad/work_spec/lim/work_unit?all=true')).body).toEqual({ deleted: 1 })
   })
+
+  it('checks values at the route, before looking up what they apply to (400, not 404)', async () => {
+    // None of these resources exists: a route that left checks to the layer below would answer 404.
+    const A = '/namespace/none/work_spec/none/work_unit/none/attempt/1'
+    const cases: [string, string, unknown][] = [
+      ['a negative lease extension', `${A}/renew`, { extend_ms: -5 }],
+      ['a retry delay of a century', `${A}/retry`, { delay_ms: 3.2e12 }],
+      ['a fractional batch size', '/namespace/none/worker/w/request_attempts', { number_of_work_units: 1.5 }],
+      ['a priority that is not finite', '/namespace/none/work_spec/none/change', { meta: { priority: 1e309 } }],
+      ['a fractional weight', '/namespace/none/work_spec/none/meta', { weight: 2.5 }],
+      ['a negative version guard', '/namespace/none/work_spec/none', { data: { name: 'none' }, if_version: -1 }],
+    ]
+    for (const [what, path, json] of cases) {
+      const answer = await send(base, path.endsWith('/meta') || path.endsWith('/none') ? 'PUT' : 'POST', path, { json })
+      expect(answer.status, what).toBe(400)
+      expect((answer.body as { error: string }).error, what).toBe('INVALID_INPUT')
+    }
+    expect((await send(base, 'GET', '/namespace/none/work_spec')).body).toMatchObject({ work_specs: [] })
+  })
 })

@@ -1,13 +1,19 @@
-import type { AttemptCompletion, Namespace, SummaryRecord, WorkSpec, Worker } from '../../coordinate/api.js'
+import type { AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome, SummaryRecord, WorkSpec, Worker } from '../../coordinate/api.js'
 import type { DataDict } from '../../coordinate/data.js'
 import { InvalidInputError, WrongBackendError } from '../../coordinate/errors.js'
 import { urls } from '../urls.js'
 import { obj, summaryFromJson } from './json-in.js'
 import { RestAttempt } from './rest-attempt.js'
 import type { RestCoordinate } from './rest-coordinate.js'
-import { dataOut, optionalDataOut } from './request-out.js'
+import { dataOut, finite, optionalDataOut } from './request-out.js'
 import { RestWorkSpec } from './rest-work-spec.js'
 import { RestWorker } from './rest-worker.js'
+
+const RENEWAL_OUTCOMES: ReadonlySet<unknown> = new Set<RenewalOutcome>(['renewed', 'lost-lease', 'not-pending', 'gone'])
+
+function isRenewalOutcome(value: unknown): value is RenewalOutcome {
+  return RENEWAL_OUTCOMES.has(value)
+}
 
 // Workers listed per request; the server's largest page.
 const WORKER_PAGE = 10_000
@@ -82,11 +88,31 @@ export class RestNamespace implements Namespace {
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
     if (!Array.isArray(completions)) throw new InvalidInputError('completions must be a list')
     if (completions.length === 0) return
-    const body = completions.map((c) => {
-      if (!(c.attempt instanceof RestAttempt) || c.attempt.workUnit.workSpec.namespace.coordinate !== this.coordinate) throw new WrongBackendError()
-      return { attempt_url: c.attempt.url, status: c.status, data: optionalDataOut(c.data) }
-    })
+    const body = completions.map((c) => ({ attempt_url: this.#attemptUrl(c.attempt), status: c.status, data: optionalDataOut(c.data) }))
     await this.transport.call('POST', `${this.url}/complete_attempts`, { body: { completions: body } })
+  }
+
+  /** Extends many leases in one request; one outcome per renewal, in order. */
+  async renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
+    if (!Array.isArray(renewals)) throw new InvalidInputError('renewals must be a list')
+    if (renewals.length === 0) return []
+    const body = renewals.map((r) => ({
+      attempt_url: this.#attemptUrl(r.attempt),
+      extend_ms: finite(r.extendMs, 'extendMs'),
+      data: optionalDataOut(r.data),
+    }))
+    const answer = obj(await this.transport.call('POST', `${this.url}/renew_attempts`, { body: { renewals: body } }))
+    const outcomes = answer.outcomes
+    if (!Array.isArray(outcomes) || outcomes.length !== renewals.length || !outcomes.every(isRenewalOutcome)) {
+      throw new InvalidInputError('the server answered renew_attempts with no outcome per renewal')
+    }
+    return outcomes
+  }
+
+  // The URL of an attempt this client handed out; any other attempt belongs to another backend.
+  #attemptUrl(attempt: unknown): string {
+    if (!(attempt instanceof RestAttempt) || attempt.workUnit.workSpec.namespace.coordinate !== this.coordinate) throw new WrongBackendError()
+    return attempt.url
   }
 
   /** Unit counts of this namespace. */

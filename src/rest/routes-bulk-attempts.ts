@@ -1,0 +1,93 @@
+import type { Attempt, AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome } from '../coordinate/api.js'
+import { CoordinateError, InvalidInputError } from '../coordinate/errors.js'
+import { validateAttemptCompletions, validateRenewal } from '../coordinate/request-validation.js'
+import { optionalDataFromJson } from './data-json.js'
+import { bodyObject, numberField, stringField } from './request-input.js'
+import type { Resolver } from './resolver.js'
+import { resource } from './resource.js'
+import { countCompletion } from './routes-attempts.js'
+import { type RouteContext, noContent, ok, paramsOf } from './route-context.js'
+
+const N = '/namespace/:ns'
+// The path of an attempt inside a bulk request, as the API hands it out.
+const ATTEMPT_PATH = /^\/namespace\/([^/]+)\/work_spec\/([^/]+)\/work_unit\/([^/]+)\/attempt\/([^/]+)$/
+const MAX_ITEMS = 10_000
+// Errors that mean an attempt URL names nothing any more (its unit or spec was deleted).
+const GONE_CODES = new Set(['GONE', 'NO_SUCH_WORK_SPEC', 'NO_SUCH_WORK_UNIT', 'NO_SUCH_ATTEMPT'])
+
+/** The bulk attempt routes: complete_attempts (all or nothing) and renew_attempts (one outcome each). */
+export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): void {
+  resource(app, `${N}/complete_attempts`, {
+    POST: {
+      handler: async (request, reply) => {
+        const ns = await resolver.namespace(paramsOf(request))
+        const completions: AttemptCompletion[] = []
+        for (const [i, c] of bulkItems(request.body, 'completions').entries()) {
+          const field = `completions[${i}]`
+          if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`${field}.status must be "finished" or "failed"`)
+          const completion: AttemptCompletion = { attempt: await attemptAt(resolver, ns, c.attempt_url, field), status: c.status }
+          const data = optionalDataFromJson(c.data, `${field}.data`)
+          if (data !== undefined) completion.data = data
+          completions.push(completion)
+        }
+        await ns.completeAttempts(validateAttemptCompletions(completions))
+        for (const c of completions) countCompletion(metrics, c.attempt, c.status)
+        return noContent(reply)
+      },
+    },
+  })
+  resource(app, `${N}/renew_attempts`, {
+    POST: {
+      handler: async (request, reply) => {
+        const ns = await resolver.namespace(paramsOf(request))
+        const outcomes: RenewalOutcome[] = []
+        const renewals: AttemptRenewal[] = []
+        const at: number[] = []
+        for (const [i, r] of bulkItems(request.body, 'renewals').entries()) {
+          const field = `renewals[${i}]`
+          const extendMs = numberField(r.extend_ms, `${field}.extend_ms`)
+          if (extendMs === undefined) throw new InvalidInputError(`${field} needs "extend_ms"`)
+          const data = optionalDataFromJson(r.data, `${field}.data`)
+          validateRenewal(extendMs, data)
+          const attempt = await attemptOrGone(resolver, ns, r.attempt_url, field)
+          outcomes.push('gone')
+          // An attempt deleted with its unit stays 'gone' without troubling the others.
+          if (attempt === undefined) continue
+          renewals.push(data === undefined ? { attempt, extendMs } : { attempt, extendMs, data })
+          at.push(i)
+        }
+        const renewed = await ns.renewAttempts(renewals)
+        renewed.forEach((outcome, j) => (outcomes[at[j]!] = outcome))
+        return ok(reply, { outcomes })
+      },
+    },
+  })
+}
+
+// The list under `field` of a bulk request body, each item an object.
+function bulkItems(body: unknown, field: string): Record<string, unknown>[] {
+  const list = bodyObject(body)[field]
+  if (!Array.isArray(list)) throw new InvalidInputError(`"${field}" must be a list`)
+  if (list.length > MAX_ITEMS) throw new InvalidInputError(`at most ${MAX_ITEMS} ${field} per request`)
+  return list.map((item) => bodyObject(item))
+}
+
+// The attempt an item's attempt_url names, in the request's namespace.
+async function attemptAt(resolver: Resolver, ns: Namespace, url: unknown, field: string): Promise<Attempt> {
+  const parts = ATTEMPT_PATH.exec(stringField(url, `${field}.attempt_url`) ?? '')
+  if (parts === null) throw new InvalidInputError(`${field}.attempt_url is not an attempt URL`)
+  const [, nsPart, spec, unit, attempt] = parts
+  const attemptNs = await resolver.namespace({ ns: nsPart! })
+  if (attemptNs.name !== ns.name) throw new InvalidInputError(`${field} is an attempt of another namespace`)
+  return resolver.attempt({ ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! })
+}
+
+// As attemptAt, but undefined for an attempt that no longer exists.
+async function attemptOrGone(resolver: Resolver, ns: Namespace, url: unknown, field: string): Promise<Attempt | undefined> {
+  try {
+    return await attemptAt(resolver, ns, url, field)
+  } catch (error) {
+    if (error instanceof CoordinateError && GONE_CODES.has(error.code)) return undefined
+    throw error
+  }
+}
