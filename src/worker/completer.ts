@@ -68,6 +68,9 @@ export class Completer {
   }
 
   async #flush(): Promise<void> {
+    // Handlers that end in the same turn (a prefetched batch of short units ends in one) go in
+    // one write: started at once, the first result went alone and the rest in a second write.
+    await new Promise((resolve) => setImmediate(resolve))
     while (this.#queue.length > 0 && !this.#abandoned) {
       const batch = this.#queue.splice(0)
       const unwritten = await this.#write(batch)

@@ -1,7 +1,8 @@
 import { backoffDelay } from '../cache/backoff.js'
+import type { RenewalOutcome } from '../coordinate/api.js'
 import type { Clock } from '../coordinate/clock.js'
 import type { DataDict } from '../coordinate/data.js'
-import { type RunningAttempt, holdsLease, isLeaseGone } from './running-attempt.js'
+import { type RunningAttempt, holdsLease } from './running-attempt.js'
 import type { Timers } from './timers.js'
 
 /** What the lease keeper needs from the runtime. */
@@ -24,8 +25,8 @@ export interface LeaseKeeperHost {
 const RETRY_BASE_MS = 1_000
 
 /**
- * Renews every held lease once per tick. The Coordinate interface renews one attempt per call,
- * so a tick sends the renewals concurrently rather than as one statement.
+ * Renews every held lease once per tick, in one Namespace.renewAttempts call (one statement on
+ * Postgres), and learns from its outcomes which leases were lost.
  */
 export class LeaseKeeper {
   readonly #host: LeaseKeeperHost
@@ -44,13 +45,39 @@ export class LeaseKeeper {
     }
   }
 
-  /** Renews every held lease now; returns how many were renewed. */
+  /** Renews every held lease now, in one call; returns how many were renewed. */
   async renewAll(): Promise<number> {
     const host = this.#host
     const entries = [...host.held()].filter(holdsLease)
-    const results = await Promise.all(entries.map((entry) => this.#renew(entry)))
-    const renewed = results.filter((r) => r === 'renewed').length
-    this.#failures = results.includes('database-error') ? this.#failures + 1 : 0
+    const first = entries[0]
+    if (!first) {
+      this.#failures = 0
+      return 0
+    }
+    const startedAt = host.clock.now().getTime()
+    let outcomes: RenewalOutcome[]
+    try {
+      outcomes = await first.attempt.worker.namespace.renewAttempts(entries.map((entry) => ({ attempt: entry.attempt, extendMs: host.leaseMs })))
+    } catch (error) {
+      this.#failures++
+      host.databaseError('lease renewal', error)
+      // Past the lease's end another worker may already run the unit: stop ours.
+      for (const entry of entries) {
+        if (holdsLease(entry) && host.clock.now().getTime() > entry.expiresAt) host.leaseLost(entry, 'lease ran out while renewals failed')
+      }
+      return 0
+    }
+    this.#failures = 0
+    let renewed = 0
+    entries.forEach((entry, i) => {
+      if (outcomes[i] === 'renewed') {
+        entry.expiresAt = Math.max(entry.expiresAt, startedAt + host.leaseMs)
+        renewed++
+      } else if (holdsLease(entry) && entry.state !== 'completing') {
+        // A completion written while the renewal was in flight makes it fail; that is no loss.
+        host.leaseLost(entry, `renewal found the lease gone (${outcomes[i] ?? 'no answer'})`)
+      }
+    })
     if (renewed > 0) host.renewed(renewed)
     return renewed
   }
@@ -61,28 +88,6 @@ export class LeaseKeeper {
     await entry.attempt.renew(this.#host.leaseMs, data)
     entry.expiresAt = Math.max(entry.expiresAt, startedAt + this.#host.leaseMs)
     if (data !== undefined) entry.data = data
-  }
-
-  async #renew(entry: RunningAttempt): Promise<'renewed' | 'lost' | 'database-error' | 'skipped'> {
-    const host = this.#host
-    try {
-      await this.renewOne(entry)
-      return 'renewed'
-    } catch (error) {
-      // A completion written while the renewal was in flight makes it fail; that is no loss.
-      if (!holdsLease(entry) || entry.state === 'completing') return 'skipped'
-      if (isLeaseGone(error)) {
-        host.leaseLost(entry, 'renewal found another attempt on the unit or the lease ended')
-        return 'lost'
-      }
-      host.databaseError('lease renewal', error)
-      // Past the lease's end another worker may already run the unit: stop ours.
-      if (host.clock.now().getTime() > entry.expiresAt) {
-        host.leaseLost(entry, 'lease ran out while renewals failed')
-        return 'lost'
-      }
-      return 'database-error'
-    }
   }
 
   #nextDelay(): number {

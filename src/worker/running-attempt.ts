@@ -1,5 +1,6 @@
 import type { Attempt } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
+import type { LazyAbort } from './lazy-abort.js'
 import type { TaskUnit } from './options.js'
 
 /**
@@ -12,7 +13,7 @@ export type RunningState = 'queued' | 'running' | 'completing' | 'lost' | 'given
 export interface RunningAttempt {
   readonly attempt: Attempt
   readonly unit: TaskUnit
-  readonly controller: AbortController
+  readonly controller: LazyAbort
   state: RunningState
   /** When the lease ends as far as this process knows (ms since the epoch, on the runtime's clock). */
   expiresAt: number

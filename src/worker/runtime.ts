@@ -4,6 +4,7 @@ import type { ChangeEvent } from '../coordinate/change-feed.js'
 import { type DataDict, workUnitKeyId } from '../coordinate/data.js'
 import { snapshotData } from '../coordinate/work-unit-snapshot.js'
 import { Completer, type Completion } from './completer.js'
+import { LazyAbort } from './lazy-abort.js'
 import { LeaseKeeper } from './lease-keeper.js'
 import type { TaskContext, TaskUnit, WorkerEvent, WorkerOptions } from './options.js'
 import { RUNNING_MODE, STOPPED_MODE, registerWorker, registrationData } from './registration.js'
@@ -21,6 +22,10 @@ const CLAIM_RETRY_MAX_MS = 30_000
 const STOP_WRITE_TIMEOUT_MS = 10_000
 // How long start-up waits for the change feed to listen; polling covers a feed that cannot.
 const FEED_READY_TIMEOUT_MS = 2_000
+// With prefetch, claims in flight at once. With one, short handlers empty the queue before the
+// top-up claim returns and wait for it; a second claim, sent as the first one's units drain,
+// overlaps the two round trips. Both count against the room while in flight.
+const CLAIMS_IN_FLIGHT_WITH_PREFETCH = 2
 
 /** How a stop() call can differ from the runtime's options. */
 export interface StopOptions {
@@ -127,7 +132,8 @@ export class WorkerRuntime {
 
   #start(): void {
     const background = this.#stopBackground.signal
-    this.#claiming = this.#claimLoop()
+    const loops = this.#settings.prefetch > 0 ? CLAIMS_IN_FLIGHT_WITH_PREFETCH : 1
+    this.#claiming = Promise.all(Array.from({ length: loops }, () => this.#claimLoop())).then(() => undefined)
     this.#loops = Promise.all([this.#claiming, this.#leases.run(background), this.#heartbeatLoop(background)])
   }
 
@@ -141,38 +147,45 @@ export class WorkerRuntime {
         await this.#wake.wait(timers, pollIntervalMs, stop)
         continue
       }
+      const arrived = this.#slots.reserve(plan.count)
       let attempts: Attempt[]
       try {
         attempts = await this.#worker.requestAttempts({ numberOfWorkUnits: plan.count, workSpecs: plan.specs, lifetimeMs: this.#settings.leaseMs })
         failures = 0
       } catch (error) {
+        arrived()
         failures++
         this.#databaseError('claiming work', error)
         await timers.sleep(backoffDelay(failures, CLAIM_RETRY_BASE_MS, CLAIM_RETRY_MAX_MS), stop)
         continue
       }
       if (stop.aborted) {
+        arrived()
         // Claimed while stop() began: nobody will run these, so they go straight back.
         await Promise.all(attempts.map((attempt) => attempt.expire().catch(() => undefined)))
         return
       }
       if (attempts.length === 0) {
+        arrived()
         this.#emit({ type: 'idle' })
         await this.#wake.wait(timers, pollIntervalMs, stop)
         continue
       }
-      await this.#startAll(attempts)
+      // Held until the units are queued, or the other loop would claim their room again.
+      await this.#startAll(attempts).finally(arrived)
     }
   }
 
   // How many units to ask for and from which specs; undefined when no slot is free.
   #claimPlan(): { count: number; specs: string[] } | undefined {
-    // Results not yet written still hold leases: do not run far ahead of the writes.
-    if (this.#completer.backlog >= 2 * this.#settings.concurrency) return undefined
+    // Results not yet written still hold leases: do not run far ahead of the writes. With
+    // prefetch a whole queue of quick handlers ends within one write, so the bound counts it.
+    const { concurrency, prefetch } = this.#settings
+    if (this.#completer.backlog >= 2 * (concurrency + prefetch)) return undefined
     return this.#slots.plan(this.#settings.specs)
   }
 
-  // Reads the claimed units' data (one query per spec) and starts their handlers.
+  // Starts the claimed units' handlers, with the data their claim brought or one read per spec.
   async #startAll(attempts: Attempt[]): Promise<void> {
     const bySpec = new Map<string, Attempt[]>()
     for (const attempt of attempts) {
@@ -182,7 +195,7 @@ export class WorkerRuntime {
     }
     for (const [spec, list] of bySpec) {
       const expiresAt = this.#settings.clock.now().getTime() + this.#settings.leaseMs
-      let datas: Map<string, DataDict>
+      let datas: (DataDict | undefined)[]
       try {
         datas = await this.#unitData(list)
       } catch (error) {
@@ -190,30 +203,31 @@ export class WorkerRuntime {
         await Promise.all(list.map((attempt) => attempt.expire().catch(() => undefined)))
         continue
       }
-      for (const attempt of list) {
-        const data = datas.get(workUnitKeyId(attempt.workUnit.key))
-        if (data === undefined) {
-          this.#settings.logger.warn({ workSpec: spec, unit: attempt.workUnit.name }, 'claimed unit vanished before it started')
-          continue
-        }
-        this.#launch(attempt, data, expiresAt)
-      }
+      list.forEach((attempt, i) => {
+        const data = datas[i]
+        if (data === undefined) this.#settings.logger.warn({ workSpec: spec, unit: attempt.workUnit.name }, 'claimed unit vanished before it started')
+        else this.#launch(attempt, data, expiresAt)
+      })
       this.#emit({ type: 'claimed', count: list.length, workSpec: spec })
     }
   }
 
-  async #unitData(attempts: Attempt[]): Promise<Map<string, DataDict>> {
-    const first = attempts[0]
-    if (!first) return new Map()
-    const snapshots = await first.workUnit.workSpec.workUnitSnapshots(attempts.map((a) => a.workUnit.key))
+  // The data the claim brought along where the backend gives it (Postgres), else one read; in
+  // the attempts' order, undefined for a unit gone meanwhile.
+  async #unitData(attempts: Attempt[]): Promise<(DataDict | undefined)[]> {
+    const unread = attempts.filter((attempt) => attempt.claimData === undefined)
+    const first = unread[0]
+    if (!first) return attempts.map((attempt) => attempt.claimData)
+    const snapshots = await first.workUnit.workSpec.workUnitSnapshots(unread.map((a) => a.workUnit.key))
     const now = this.#settings.clock.now()
-    return new Map(snapshots.map((s) => [workUnitKeyId(s.key), snapshotData(s, now)]))
+    const read = new Map(snapshots.map((s) => [workUnitKeyId(s.key), snapshotData(s, now)]))
+    return attempts.map((attempt) => attempt.claimData ?? read.get(workUnitKeyId(attempt.workUnit.key)))
   }
 
   #launch(attempt: Attempt, data: DataDict, expiresAt: number): void {
     const spec = attempt.workUnit.workSpec
     const unit: TaskUnit = { name: attempt.workUnit.name, key: attempt.workUnit.key, data, workSpec: spec.name, namespace: spec.namespace.name }
-    const entry: RunningAttempt = { attempt, unit, controller: new AbortController(), state: 'queued', expiresAt, data }
+    const entry: RunningAttempt = { attempt, unit, controller: new LazyAbort(), state: 'queued', expiresAt, data }
     this.#held.set(attempt.id, entry)
     if (this.#slots.admit(entry)) this.#begin(entry)
   }
@@ -227,7 +241,10 @@ export class WorkerRuntime {
   async #run(entry: RunningAttempt): Promise<void> {
     const handler = this.#settings.tasks[entry.unit.workSpec]
     const context: TaskContext = {
-      signal: entry.controller.signal,
+      // A getter: the signal is made only for handlers that read it.
+      get signal() {
+        return entry.controller.signal
+      },
       attempt: entry.attempt,
       progress: (data) => this.#progress(entry, data),
     }

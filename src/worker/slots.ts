@@ -8,7 +8,9 @@ import type { RunningAttempt } from './running-attempt.js'
 export class Slots {
   #running = 0
   readonly #runningBySpec = new Map<string, number>()
-  #queue: RunningAttempt[] = []
+  readonly #queue: RunningAttempt[] = []
+  /** Units asked for by claims still in flight: counted as queued until they arrive. */
+  #reserved = 0
 
   constructor(
     private readonly concurrency: number,
@@ -41,21 +43,36 @@ export class Slots {
     this.#running--
     this.#runningBySpec.set(entry.unit.workSpec, (this.#runningBySpec.get(entry.unit.workSpec) ?? 1) - 1)
     const starting: RunningAttempt[] = []
-    for (const waiting of [...this.#queue]) {
-      if (this.#running >= this.concurrency) break
-      if (!this.#fits(waiting.unit.workSpec)) continue
+    // In place, with no copy of the queue: with prefetch it holds hundreds, and this runs per unit.
+    for (let i = 0; i < this.#queue.length && this.#running < this.concurrency; ) {
+      const waiting = this.#queue[i]!
+      if (!this.#fits(waiting.unit.workSpec)) {
+        i++
+        continue
+      }
       this.#take(waiting.unit.workSpec)
-      this.dequeue(waiting)
+      this.#queue.splice(i, 1)
       starting.push(waiting)
     }
     return starting
   }
 
+  /** Counts `count` units of a claim in flight against the room; the returned function ends that. */
+  reserve(count: number): () => void {
+    this.#reserved += count
+    let done = false
+    return () => {
+      if (!done) this.#reserved -= count
+      done = true
+    }
+  }
+
   /** Takes a queued entry out of the queue; false if it was not there. */
   dequeue(entry: RunningAttempt): boolean {
-    const before = this.#queue.length
-    this.#queue = this.#queue.filter((e) => e !== entry)
-    return this.#queue.length < before
+    const at = this.#queue.indexOf(entry)
+    if (at < 0) return false
+    this.#queue.splice(at, 1)
+    return true
   }
 
   /** Empties the queue, returning what was in it. */
@@ -68,14 +85,19 @@ export class Slots {
    * takes all its units from one spec, so the count is the least room among the specs offered.
    */
   plan(specs: readonly string[]): { count: number; specs: string[] } | undefined {
-    let count = this.concurrency + this.prefetch - this.#running - this.#queue.length
-    if (count <= 0) return undefined
+    // With prefetch, the queue is topped up once it is half empty rather than after every unit:
+    // one claim of hundreds costs the database far less than hundreds of claims of a few.
+    if (this.prefetch > 0 && this.#queue.length > this.prefetch / 2) return undefined
+    let count = this.concurrency + this.prefetch - this.#running - this.#queue.length - this.#reserved
+    // Beside a claim in flight, another goes only when it is worth a round trip of its own.
+    if (count <= 0 || (this.#reserved > 0 && count < this.prefetch / 4)) return undefined
     const open: string[] = []
     for (const spec of specs) {
       const limit = this.specLimits.get(spec)
       if (limit !== undefined) {
         const queued = this.#queue.filter((e) => e.unit.workSpec === spec).length
-        const room = limit - (this.#runningBySpec.get(spec) ?? 0) - queued
+        // A claim in flight may bring units of any spec offered, so all of it counts here.
+        const room = limit - (this.#runningBySpec.get(spec) ?? 0) - queued - this.#reserved
         if (room <= 0) continue
         count = Math.min(count, room)
       }

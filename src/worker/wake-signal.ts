@@ -1,17 +1,17 @@
 import type { Timers } from './timers.js'
 
 /**
- * Wakes the claim loop. A notification that arrives while nobody waits is kept, so news heard
+ * Wakes the claim loops. A notification that arrives while nobody waits is kept, so news heard
  * during a claim that came back empty is not lost: the next wait returns at once.
  */
 export class WakeSignal {
   #pending = false
-  #controller: AbortController | undefined
+  readonly #waiters = new Set<AbortController>()
 
-  /** Wakes the waiter, or the next one. */
+  /** Wakes every waiter, or the next one to wait. */
   notify(): void {
     this.#pending = true
-    this.#controller?.abort()
+    for (const waiter of this.#waiters) waiter.abort()
   }
 
   /** Waits for a notification, for `timeoutMs`, or for `stop` to abort, whichever is first. */
@@ -21,14 +21,14 @@ export class WakeSignal {
       return
     }
     const controller = new AbortController()
-    this.#controller = controller
+    this.#waiters.add(controller)
     const onStop = (): void => controller.abort()
     stop.addEventListener('abort', onStop, { once: true })
     try {
       await timers.sleep(timeoutMs, controller.signal)
     } finally {
       stop.removeEventListener('abort', onStop)
-      this.#controller = undefined
+      this.#waiters.delete(controller)
       this.#pending = false
     }
   }
