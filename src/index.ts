@@ -13,9 +13,11 @@ export type {
   AddWorkUnitItem,
   Attempt,
   AttemptCompletion,
+  AttemptRenewal,
   AttemptRequest,
   Coordinate,
   Namespace,
+  RenewalOutcome,
   Summarizable,
   SummaryRecord,
   VersionGuard,
@@ -33,23 +35,28 @@ export { ATTEMPT_STATUSES, type AttemptStatus, WORK_UNIT_STATUSES, type WorkUnit
 // Data dicts: what work specs, units, attempts and workers carry.
 export { type DataDict, type DataMap, type DataValue, Tuple, Uuid, type WorkUnitKey } from './coordinate/data.js'
 
-// Errors: every failure the API reports is one of these.
+// Errors: every failure the API reports is one of these; the same classes, by code, cross the
+// HTTP API (a test fails when an error class is missing from that code table).
 export {
   BadWorkSpecNameError,
   ChangedNameError,
   ClosedError,
   ConflictError,
   CoordinateError,
+  DatabaseUnavailableError,
+  type DataDirHolder,
+  DataDirLockedError,
   GoneError,
   InvalidInputError,
   LostLeaseError,
   NoSuchWorkSpecError,
   NoSuchWorkUnitError,
-  NoWorkSpecNameError,
   NotPendingError,
+  NoWorkSpecNameError,
   VersionConflictError,
   WrongBackendError,
 } from './coordinate/errors.js'
+export type { CoordinateErrorCode } from './coordinate/error-codes.js'
 
 // Time, injectable for tests.
 export { type Clock, FakeClock, systemClock } from './coordinate/clock.js'

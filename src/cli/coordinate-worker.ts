@@ -2,8 +2,9 @@
 // The `coordinate-worker` command: loads a handler module, connects, runs the worker runtime
 // (src/worker) and turns SIGINT/SIGTERM into its graceful stop.
 import { type Logger, pino } from 'pino'
-import type { PostgresCoordinate } from '../postgres/coordinate.js'
+import type { Coordinate } from '../coordinate/api.js'
 import { openCoordinate } from '../postgres/open.js'
+import { restCoordinate } from '../rest/client/rest-coordinate.js'
 import type { TaskList } from '../worker/options.js'
 import { type WorkerRuntime, runWorkers } from '../worker/runtime.js'
 import { loadTaskModule } from './task-module.js'
@@ -45,9 +46,9 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 // Loads the handlers, connects and starts the runtime; closes the connection if a later step fails.
-async function start(options: WorkerCommandLine, logger: Logger): Promise<{ coordinate: PostgresCoordinate; runtime: WorkerRuntime; tasks: TaskList }> {
+async function start(options: WorkerCommandLine, logger: Logger): Promise<{ coordinate: Coordinate; runtime: WorkerRuntime; tasks: TaskList }> {
   const tasks = await loadTaskModule(options.modulePath)
-  const coordinate = await openCoordinate({ databaseUrl: options.databaseUrl, schema: options.schema, poolSize: Math.min(options.concurrency + 4, 20) })
+  const coordinate = await connect(options)
   try {
     const runtime = await runWorkers(coordinate, {
       namespace: options.namespace,
@@ -64,6 +65,12 @@ async function start(options: WorkerCommandLine, logger: Logger): Promise<{ coor
     await coordinate.close().catch(() => undefined)
     throw error
   }
+}
+
+// The REST client's change feed (the daemon's /events) wakes the runtime as LISTEN does.
+async function connect({ target, schema, concurrency }: WorkerCommandLine): Promise<Coordinate> {
+  if (target.kind === 'http') return restCoordinate(target.url, target.token === undefined ? {} : { token: target.token })
+  return openCoordinate({ databaseUrl: target.url, schema, poolSize: Math.min(concurrency + 4, 20) })
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

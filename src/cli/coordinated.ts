@@ -10,6 +10,7 @@ import { createLogger, defaultLogFormat, prettyDestination } from './logging.js'
 import { type DaemonCommandLine, USAGE, UsageError, parseCommandLine } from './options.js'
 import { type ShutdownWatchdog, armShutdownWatchdog } from './shutdown-watchdog.js'
 import { explainStartFailure } from './start-failure.js'
+import { limitHeapGrowth } from './heap-growth.js'
 
 // The watchdog ends the process this long after the shutdown timeout, whatever hangs.
 const WATCHDOG_MARGIN_MS = 1000
@@ -28,6 +29,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const options = commandLine(argv)
   if (!options) return
   const logger = await openLogger(options)
+  const heapFlag = limitHeapGrowth()
+  if (heapFlag !== undefined) logger.debug({ v8Flag: heapFlag }, 'heap growth between full collections limited')
   const exit = (code: number): never => {
     logger.flush()
     process.exit(code)

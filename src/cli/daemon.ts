@@ -43,6 +43,12 @@ export interface DaemonOptions {
    * 10 s). Abandoned requests get an error answer, and the connections are ended.
    */
   shutdownTimeoutMs?: number
+  /**
+   * Work units the daemon's cache keeps (default 100,000, least recently used go first). The
+   * cache's memory grows with the units served until it holds this many, about 2 kB each plus
+   * their data, and then stays there.
+   */
+  cacheWorkUnits?: number
   /** Default: the system clock. */
   clock?: Clock
   /** Told each shutdown stage as it begins, for a watchdog to report where a stop hangs. */
@@ -97,7 +103,7 @@ export async function runDaemon(options: DaemonOptions = {}): Promise<DaemonHand
     await server.close()
     throw error
   }
-  const backend = wrapBackend(coordinate, logger)
+  const backend = wrapBackend(coordinate, logger, options.cacheWorkUnits === undefined ? undefined : { workUnits: options.cacheWorkUnits })
   const closeDatabase = async (): Promise<void> => {
     if (backend !== coordinate) await backend.close()
     await coordinate.close()

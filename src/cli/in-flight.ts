@@ -11,27 +11,32 @@ export class InFlight {
   readonly handler: RpcHandler
   #count = 0
   #abandoned = false
-  readonly #abandon: Promise<never>
-  #reject!: (error: Error) => void
+  /** How to fail each request being served or waiting for serve(). */
+  readonly #running = new Set<(error: Error) => void>()
+  #inner: RpcHandler | undefined
   readonly #ready: Promise<RpcHandler>
   #serve!: (inner: RpcHandler) => void
 
   constructor() {
-    this.#abandon = new Promise<never>((_, reject) => {
-      this.#reject = reject
-    })
-    // Nobody may be waiting when it rejects; that must not count as an unhandled rejection.
-    this.#abandon.catch(() => undefined)
     this.#ready = new Promise<RpcHandler>((resolve) => {
       this.#serve = resolve
     })
     this.handler = async (method, params, context) => {
       if (this.#abandoned) throw new Error('coordinated is shutting down')
       this.#count++
+      // One abandon promise per request, dropped with it. Racing every request against one
+      // shared promise that never settles left a reaction on it per race, each holding the
+      // request's answer: the daemon kept every answer it ever sent.
+      let abandon!: (error: Error) => void
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = reject
+      })
+      this.#running.add(abandon)
       try {
-        const inner = await Promise.race([this.#ready, this.#abandon])
-        return await Promise.race([inner(method, params, context), this.#abandon])
+        const inner = this.#inner ?? (await Promise.race([this.#ready, abandoned]))
+        return await Promise.race([inner(method, params, context), abandoned])
       } finally {
+        this.#running.delete(abandon)
         this.#count--
       }
     }
@@ -39,6 +44,7 @@ export class InFlight {
 
   /** Starts answering with `inner`, including the requests that arrived before. */
   serve(inner: RpcHandler): void {
+    this.#inner = inner
     this.#serve(inner)
   }
 
@@ -50,7 +56,8 @@ export class InFlight {
   /** Makes every running and later request fail at once. */
   abandon(): void {
     this.#abandoned = true
-    this.#reject(new Error('coordinated is shutting down; the request was abandoned'))
+    const error = new Error('coordinated is shutting down; the request was abandoned')
+    for (const abandon of this.#running) abandon(error)
   }
 }
 

@@ -1,10 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import type { LevelWithSilent } from 'pino'
 import { DEFAULT_CBORRPC_PORT } from '../cborrpc/server.js'
+import { DEFAULT_LIMITS } from '../cache/options.js'
 import { ExitCode } from './exit-codes.js'
 import { isLogFormat, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logging.js'
 import { databaseUrlProblem, redactUrl } from './start-error.js'
 import type { HttpApiOptions } from './http-api.js'
+import { UsageError } from './usage-error.js'
 
 /** What the command line asks of the daemon; runDaemon takes this plus what tests inject. */
 export interface DaemonCommandLine {
@@ -18,6 +20,8 @@ export interface DaemonCommandLine {
   logFormat?: LogFormat
   /** How long a stop lets running requests finish, in ms. */
   shutdownTimeoutMs: number
+  /** Work units the cache keeps; absent: the cache's default. */
+  cacheWorkUnits?: number
   /** The HTTP API's address, token and allowed Host names; null with `--http off`. */
   http: HttpApiOptions | null
 }
@@ -53,6 +57,8 @@ Options:
   --log-level LEVEL    ${LOG_LEVELS.join(', ')} (default info)
   --log-format FORMAT  ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)
   --shutdown-timeout S seconds a stop lets running requests finish (default ${DEFAULT_SHUTDOWN_TIMEOUT_S})
+  --cache-units N      work units the in-memory cache keeps, which bounds its memory
+                       (about 2 kB a unit plus its data; default ${DEFAULT_LIMITS.workUnits})
   -h, --help           print this help and exit
 
 SIGINT or SIGTERM stops accepting connections, lets running requests finish (for at most
@@ -65,10 +71,7 @@ ${ExitCode.listen} cannot listen on --listen; ${ExitCode.database} cannot open t
 in time; ${ExitCode.failed} anything else; 130/143 a second SIGINT/SIGTERM.
 `
 
-/** A command line the daemon cannot run with; the message says why. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+export { UsageError }
 
 type FlagsConfig = NonNullable<ParseArgsConfig['options']>
 type Flags<T extends FlagsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']
@@ -92,6 +95,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
+    'cache-units': { type: 'string' },
     http: { type: 'string' },
     'http-token': { type: 'string' },
     'http-allowed-host': { type: 'string', multiple: true },
@@ -114,6 +118,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     options.databaseUrl = databaseUrl
   }
   if (values.config !== undefined) options.configFile = values.config
+  if (values['cache-units'] !== undefined) options.cacheWorkUnits = parseCount(values['cache-units'], '--cache-units')
   return { help: false, options }
 }
 
@@ -137,6 +142,11 @@ export function parseListen(text: string, flag = '--listen'): { host: string; po
   const port = Number(portText)
   if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`${flag} must be HOST:PORT, not ${text}`)
   return { host, port }
+}
+
+function parseCount(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not ${text}`)
+  return Number(text)
 }
 
 function parseSeconds(text: string): number {

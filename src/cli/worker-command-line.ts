@@ -2,10 +2,13 @@ import type { LevelWithSilent } from 'pino'
 import { LOG_LEVELS, isLogLevel } from './logging.js'
 import { UsageError, parseFlags } from './options.js'
 
+/** Where the worker finds its work: the database itself, or a coordinated daemon's REST API. */
+export type WorkerTarget = { kind: 'database'; url: string } | { kind: 'http'; url: string; token?: string }
+
 /** What `coordinate-worker`'s command line asks for. */
 export interface WorkerCommandLine {
   modulePath: string
-  databaseUrl: string
+  target: WorkerTarget
   schema?: string
   namespace: string
   concurrency: number
@@ -29,6 +32,9 @@ The module's default export maps work spec names to async functions:
 Options:
   --module FILE          ES module (or CommonJS) exporting the handlers (required)
   --database-url URL     PostgreSQL holding the work (default: $DATABASE_URL)
+  --http URL             a coordinated daemon's REST API instead (default: $COORDINATE_HTTP)
+  --url URL              either of the two, told apart by the scheme (http:// or https://)
+  --token TOKEN          bearer token for --http (default: $COORDINATE_HTTP_TOKEN)
   --schema NAME          Postgres schema of coordinate-ts's tables (default coordinate)
   --namespace NAME       namespace of the work specs (default: the empty name)
   --concurrency N        handlers running at once (default 8)
@@ -49,6 +55,9 @@ export function parseWorkerCommandLine(argv: readonly string[], env: NodeJS.Proc
   const values = parseFlags(argv, {
     module: { type: 'string' },
     'database-url': { type: 'string' },
+    http: { type: 'string' },
+    url: { type: 'string' },
+    token: { type: 'string' },
     schema: { type: 'string' },
     namespace: { type: 'string' },
     concurrency: { type: 'string' },
@@ -61,23 +70,46 @@ export function parseWorkerCommandLine(argv: readonly string[], env: NodeJS.Proc
   })
   if (values.help) return { help: true }
   if (!values.module) throw new UsageError('--module FILE is required')
-  const databaseUrl = values['database-url'] ?? (env.DATABASE_URL || undefined)
-  if (!databaseUrl) throw new UsageError('give --database-url or set DATABASE_URL')
+  const target = workerTarget(values, env)
   const logLevel = values['log-level'] ?? 'info'
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`)
   const options: WorkerCommandLine = {
     modulePath: values.module,
-    databaseUrl,
+    target,
     namespace: values.namespace ?? '',
     concurrency: count(values.concurrency ?? '8', '--concurrency'),
     gracePeriodMs: seconds(values.grace ?? '10', '--grace', true),
     logLevel,
   }
-  if (values.schema !== undefined) options.schema = values.schema
+  if (values.schema !== undefined) {
+    if (target.kind === 'http') throw new UsageError('--schema is the database\'s; the daemon behind --http has its own')
+    options.schema = values.schema
+  }
   if (values.lease !== undefined) options.leaseMs = seconds(values.lease, '--lease', false)
   if (values['worker-name'] !== undefined) options.workerName = values['worker-name']
   if (values.parent !== undefined) options.parent = values.parent
   return { help: false, options }
+}
+
+// One of --database-url, --http and --url; else $COORDINATE_HTTP, then $DATABASE_URL (the order
+// the coordinate command uses). The token goes only with HTTP.
+function workerTarget(values: { 'database-url'?: string; http?: string; url?: string; token?: string }, env: NodeJS.ProcessEnv): WorkerTarget {
+  const given = (['database-url', 'http', 'url'] as const).filter((flag) => values[flag] !== undefined)
+  if (given.length > 1) throw new UsageError('give only one of --database-url, --http and --url')
+  const token = values.token ?? (env.COORDINATE_HTTP_TOKEN || undefined)
+  const http = (url: string): WorkerTarget => {
+    if (!/^https?:\/\/./i.test(url)) throw new UsageError(`the REST API's address must be an http:// or https:// URL, not ${url}`)
+    return token === undefined ? { kind: 'http', url } : { kind: 'http', url, token }
+  }
+  let target: WorkerTarget
+  if (values.http !== undefined) target = http(values.http)
+  else if (values.url !== undefined) target = /^https?:/i.test(values.url) ? http(values.url) : { kind: 'database', url: values.url }
+  else if (values['database-url'] !== undefined) target = { kind: 'database', url: values['database-url'] }
+  else if (env.COORDINATE_HTTP) target = http(env.COORDINATE_HTTP)
+  else if (env.DATABASE_URL) target = { kind: 'database', url: env.DATABASE_URL }
+  else throw new UsageError('give --database-url or --http (or set DATABASE_URL or COORDINATE_HTTP)')
+  if (values.token !== undefined && target.kind !== 'http') throw new UsageError('--token goes with --http')
+  return target
 }
 
 function count(text: string, flag: string): number {

@@ -1,47 +1,48 @@
 import { describe, expect, it } from 'vitest'
-import type { ChangeFeed } from '../../src/coordinate/change-feed.js'
 import { UsageError } from '../../src/cli/options.js'
 import { WORKER_USAGE, parseWorkerCommandLine } from '../../src/cli/worker-command-line.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { whenTrue } from '../support/when-true.js'
 import { runTs } from '../worker/child-process.js'
 
 const CLI = 'src/cli/coordinate-worker.ts'
-
-/** Resolves once `check` holds, checking now and after every change the feed reports. */
-async function whenTrue(feed: ChangeFeed, check: () => Promise<boolean>): Promise<void> {
-  let changed = (): void => undefined
-  const unsubscribe = feed.subscribe(() => changed())
-  try {
-    for (;;) {
-      const next = new Promise<void>((resolve) => (changed = resolve))
-      if (await check()) return
-      await next
-    }
-  } finally {
-    unsubscribe()
-  }
-}
 
 describe('coordinate-worker command line', () => {
   it('reads every option, with DATABASE_URL as the fallback', () => {
     expect(parseWorkerCommandLine(['--module', 't.js'], { DATABASE_URL: 'postgres://env/db' })).toEqual({
       help: false,
-      options: { modulePath: 't.js', databaseUrl: 'postgres://env/db', namespace: '', concurrency: 8, gracePeriodMs: 10_000, logLevel: 'info' },
+      options: { modulePath: 't.js', target: { kind: 'database', url: 'postgres://env/db' }, namespace: '', concurrency: 8, gracePeriodMs: 10_000, logLevel: 'info' },
     })
     const argv = ['--module', 't.js', '--database-url', 'postgres://flag/db', '--schema', 's', '--namespace', 'n', '--concurrency', '64',
       '--lease', '60', '--grace', '0', '--worker-name', 'w', '--parent', 'p', '--log-level', 'warn']
     expect(parseWorkerCommandLine(argv, {})).toEqual({
       help: false,
-      options: { modulePath: 't.js', databaseUrl: 'postgres://flag/db', schema: 's', namespace: 'n', concurrency: 64, leaseMs: 60_000,
+      options: { modulePath: 't.js', target: { kind: 'database', url: 'postgres://flag/db' }, schema: 's', namespace: 'n', concurrency: 64, leaseMs: 60_000,
         gracePeriodMs: 0, workerName: 'w', parent: 'p', logLevel: 'warn' },
     })
     expect(parseWorkerCommandLine(['-h'], {})).toEqual({ help: true })
     expect(WORKER_USAGE).toMatch(/--module FILE/)
   })
 
+  it('connects to a REST API by --http, --url http://… or COORDINATE_HTTP, with the token from COORDINATE_HTTP_TOKEN or --token', () => {
+    const target = (argv: string[], env: NodeJS.ProcessEnv) => {
+      const parsed = parseWorkerCommandLine(['--module', 't.js', ...argv], env)
+      return parsed.help ? undefined : parsed.options.target
+    }
+    const db = { DATABASE_URL: 'postgres://env/db' }
+    expect(target(['--http', 'http://d:5980'], { ...db, COORDINATE_HTTP_TOKEN: 's3cret' })).toEqual({ kind: 'http', url: 'http://d:5980', token: 's3cret' })
+    expect(target(['--url', 'https://d/api', '--token', 'flag'], { COORDINATE_HTTP_TOKEN: 'env' })).toEqual({ kind: 'http', url: 'https://d/api', token: 'flag' })
+    expect(target(['--url', 'postgres://u/db'], {})).toEqual({ kind: 'database', url: 'postgres://u/db' })
+    expect(target([], { ...db, COORDINATE_HTTP: 'http://env:1' })).toEqual({ kind: 'http', url: 'http://env:1' })
+  })
+
   it.each([
     [['--database-url', 'postgres://x/y'], /--module FILE is required/],
     [['--module', 't.js'], /DATABASE_URL/],
+    [['--module', 't.js', '--database-url', 'u', '--http', 'http://d'], /only one of/],
+    [['--module', 't.js', '--http', 'd:5980'], /http:\/\/ or https:\/\//],
+    [['--module', 't.js', '--database-url', 'u', '--token', 't'], /--token goes with --http/],
+    [['--module', 't.js', '--http', 'http://d', '--schema', 's'], /--schema/],
     [['--module', 't.js', '--database-url', 'u', '--concurrency', '0'], /--concurrency must be/],
     [['--module', 't.js', '--database-url', 'u', '--lease', '0'], /--lease must be/],
     [['--module', 't.js', '--database-url', 'u', '--bogus'], /bogus/],

@@ -97,6 +97,23 @@ describe('coordinated', () => {
     expect(work.result).toEqual([Tuple.of('daemon-spec', bytes('u1'), { k: bytes('v') }), null])
   })
 
+  it('keeps at most cacheWorkUnits units in its cache (--cache-units), whatever it serves', async () => {
+    const { daemon, client } = await start({ cacheWorkUnits: 3, http: { host: '127.0.0.1', port: 0 } })
+    const c = await client()
+    expect((await c.call(1, 'set_work_spec', [{ name: bytes('bounded'), min_gb: 1 }])).result).toEqual([true, null])
+    const units = Array.from({ length: 10 }, (_, i) => Tuple.of(bytes(`u${i}`), {}))
+    expect((await c.call(2, 'add_work_units', [bytes('bounded'), units])).result).toEqual([true, null])
+    for (let i = 0; i < 10; i++) {
+      const [claimed] = (await c.call(3 + 2 * i, 'get_work', [bytes('worker'), { available_gb: 1 }])).result as [Tuple]
+      expect((await c.call(4 + 2 * i, 'update_work_unit', [bytes('bounded'), claimed.items[1]!, { status: 4 }])).result).toEqual([true, null])
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${daemon.httpAddress!.port}/metrics`)).text()
+    const cached = Number(/^coordinate_cache_tracked_entries\{level="work_unit"\} (\d+)/m.exec(metrics)?.[1])
+    expect(cached).toBeGreaterThan(0)
+    expect(cached).toBeLessThanOrEqual(3)
+    expect(Number(/^coordinate_cache_evictions_total\{level="work_unit"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(7)
+  })
+
   it('serves the lock methods with go-coordinate shapes', async () => {
     const { client } = await start()
     const c = await client()

@@ -19,10 +19,10 @@ describe('coordinated command line', () => {
   })
 
   it('reads every option', () => {
-    const argv = ['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug', '--log-format', 'pretty', '--shutdown-timeout', '2.5']
+    const argv = ['--data-dir', '/d', '--listen', '0.0.0.0:6000', '--config', 'c.yaml', '--log-level', 'debug', '--log-format', 'pretty', '--shutdown-timeout', '2.5', '--cache-units', '5000']
     expect(parseCommandLine(argv, {})).toEqual({
       help: false,
-      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug', logFormat: 'pretty', shutdownTimeoutMs: 2500, http: { host: '127.0.0.1', port: 5980, allowedHosts: [] } },
+      options: { dataDir: '/d', host: '0.0.0.0', port: 6000, configFile: 'c.yaml', logLevel: 'debug', logFormat: 'pretty', shutdownTimeoutMs: 2500, cacheWorkUnits: 5000, http: { host: '127.0.0.1', port: 5980, allowedHosts: [] } },
     })
   })
 
@@ -50,6 +50,8 @@ describe('coordinated command line', () => {
     expect(() => parseCommandLine(['--log-format', 'xml'], {})).toThrow(UsageError)
     expect(() => parseCommandLine(['--shutdown-timeout', '-1'], {})).toThrow(UsageError)
     expect(() => parseCommandLine(['--shutdown-timeout', ''], {})).toThrow(UsageError)
+    for (const units of ['0', '1.5', 'many', '']) expect(() => parseCommandLine(['--cache-units', units], {}), units).toThrow(/--cache-units must be a whole number/)
+    expect(() => parseCommandLine(['--cache-units', '-5'], {})).toThrow(UsageError)
   })
 
   it('refuses a database URL that is not a postgres:// URL, naming where it came from', () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { UsageError } from '../commands/usage-error.js'
+import { UsageError } from '../usage-error.js'
 
 /** How to reach Coordinate, as the command line, the environment and the config file say. */
 export type Target =

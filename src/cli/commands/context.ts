@@ -5,7 +5,7 @@ import type { DataDict } from '../../coordinate/data.js'
 import { openOperations } from '../client/connect.js'
 import type { Operations } from '../client/operations.js'
 import { BadFileError, type ConnectionFlags, resolveSettings } from '../client/settings.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../usage-error.js'
 import { type Format, type Output, formatOf } from '../output/output.js'
 
 /** What every command runs with: the streams, the environment, and the operations, opened on first use. */

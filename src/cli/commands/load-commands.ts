@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { NoSuchWorkSpecError } from '../../coordinate/errors.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../usage-error.js'
 import { DEFAULT_BATCH_SIZE, DEFAULT_PARALLEL_BATCHES, sendUnitFile } from '../load/load-units.js'
 import { progressBar } from '../load/progress.js'
 import { BadLineError, checkUnitFile, openUnitFile } from '../load/unit-file.js'

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import type { WorkUnitStatus } from '../../coordinate/status.js'
 import type { Operations, UnitEntry, UnitSelection } from '../client/operations.js'
-import { UsageError } from './usage-error.js'
+import { UsageError } from '../usage-error.js'
 import { type JsonValue, bytesToJson, keyText, toJson } from '../output/json-value.js'
 import { type Context, type SpecOptions, action, count, format, integer, specName, withFormats, withSpec } from './context.js'
 

@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib'
 import { type DataDict, describe, isDataDict } from '../../coordinate/data.js'
 import { MAX_KEY_BYTES } from '../../postgres/work-unit-key.js'
 import type { NewUnit } from '../client/operations.js'
-import { UsageError } from '../commands/usage-error.js'
+import { UsageError } from '../usage-error.js'
 
 /** A line of a work unit file that cannot be loaded; `line` counts from 1. */
 export class BadLineError extends Error {
