@@ -9,48 +9,28 @@ import {
   MINUTE,
   NotPendingError,
   SECOND,
-  Tuple,
 } from '../../src/coordinate/index.js'
 import {
   type ContextGetter,
+  attemptState,
   SimpleTestSetup,
-  describeAttempt,
   exoticData,
   expectAttemptMatches,
   expectError,
   expectExactData,
   expectGone,
   expectTimeNear,
-  expectUnitPriority,
-  unitNames,
 } from './helpers.js'
-
-/** A unit's observable state, to show that a rejected call changed nothing. */
-async function snapshot(attempt: Attempt): Promise<Record<string, unknown>> {
-  const unit = attempt.workUnit
-  const active = await unit.activeAttempt()
-  return {
-    attemptStatus: await attempt.status(),
-    attemptData: await attempt.data(),
-    endTime: await attempt.endTime(),
-    expirationTime: await attempt.expirationTime(),
-    unitStatus: await unit.status(),
-    unitData: await unit.data(),
-    unitMeta: await unit.meta(),
-    activeAttemptId: active?.id ?? null,
-    workerActive: (await attempt.worker.activeAttempts()).map((a) => a.id),
-  }
-}
 
 /** Every transition a non-pending attempt must refuse with NotPendingError, leaving everything as it was. */
 async function expectAllTransitionsRefused(attempt: Attempt, clockAdvance: () => void): Promise<void> {
-  const before = await snapshot(attempt)
+  const before = await attemptState(attempt)
   clockAdvance()
   await expectError(() => attempt.finish({ tried: 'finish' }), NotPendingError)
   await expectError(() => attempt.fail({ tried: 'fail' }), NotPendingError)
   await expectError(() => attempt.renew(MINUTE, { tried: 'renew' }), NotPendingError)
   await expectError(() => attempt.retry({ tried: 'retry' }, 0), NotPendingError)
-  expect(await snapshot(attempt)).toEqual(before)
+  expect(await attemptState(attempt)).toEqual(before)
 }
 
 /** go-coordinate coordinatetest/attempt.go, plus the attempt fixes recorded in docs/design.md. */
@@ -139,124 +119,6 @@ export function attemptCases(ctx: ContextGetter): void {
     const endTime = await attempt.endTime()
     expect(endTime).toBeInstanceOf(Date)
     expect(endTime!.getTime()).toBeGreaterThan(finalStart.getTime())
-  })
-
-  it('finishing a unit of a spec with \'then\' adds its output units to the next spec (TestWorkUnitChaining)', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
-    sts.workSpec = one
-
-    // No output
-    await one.addWorkUnit('a', {}, {})
-    await (await sts.requestOneAttempt()).finish()
-    expect(await two.workUnits({})).toEqual([])
-
-    // Map output
-    await one.addWorkUnit('b', {}, {})
-    await (await sts.requestOneAttempt()).finish({ output: { two_b: { k: 'v' } } })
-    let units = await two.workUnits({})
-    expect(unitNames(units)).toEqual(['two_b'])
-    expect(await units[0]!.data()).toEqual({ k: 'v' })
-
-    // List output
-    await one.addWorkUnit('c', {}, {})
-    await (await sts.requestOneAttempt()).finish({ output: ['two_c', 'two_cc'] })
-    units = await two.workUnits({})
-    expect(unitNames(units)).toEqual(['two_b', 'two_c', 'two_cc'])
-    expect(await (await two.workUnit('two_c')).data()).toEqual({})
-
-    // Output in the unit's own data
-    await one.addWorkUnit('d', { output: ['two_d'] }, {})
-    await (await sts.requestOneAttempt()).finish()
-    expect(unitNames(await two.workUnits({}))).toEqual(['two_b', 'two_c', 'two_cc', 'two_d'])
-  })
-
-  it('a mixed output list chains its text keys and its [key, data] pairs (TestChainingMixed)', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two' })
-    await one.addWorkUnit('a', {}, {})
-    sts.workSpec = one
-
-    const attempt = await sts.requestOneAttempt()
-    await attempt.finish({ output: ['key', Tuple.of('key', { data: 'x' }, { priority: 10.0 })] })
-
-    const units = await two.workUnits({})
-    expect(unitNames(units)).toContain('key')
-    const key = await two.workUnit('key')
-    expect(await key.data()).toEqual({ data: 'x' })
-    await expectUnitPriority(key, 10)
-  })
-
-  it('output chains through two specs, one step after the other (TestChainingTwoStep)', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two' })
-    await one.addWorkUnit('a', {}, {})
-    sts.workSpec = one
-
-    const key = Uint8Array.of(1, 2, 3, 4)
-    const attempt = await sts.requestOneAttempt()
-    await attempt.renew(900 * SECOND, {
-      output: [key, Tuple.of(key, new Map(), new Map([['priority', 0]]))],
-    })
-    await attempt.finish()
-
-    const units = await two.workUnits({})
-    expect(units.map((u) => Buffer.from(u.key).toString('hex'))).toContain('01020304')
-    const unit = await two.workUnit(key)
-    expect(unit.name).toBe('\x01\x02\x03\x04')
-    expect(await unit.data()).toEqual({})
-    await expectUnitPriority(unit, 0)
-  })
-
-  it('an attempt that lost its unit to another finishes without chaining its output (TestChainingExpiry)', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
-    sts.workSpec = one
-    const unit = await one.addWorkUnit('a', {}, {})
-
-    const attempt = await sts.requestOneAttempt()
-
-    // Preempted: the unit goes to another attempt
-    await unit.clearActiveAttempt()
-    await sts.requestOneAttempt()
-
-    // The original attempt finishes without error, but is no longer active, so it does not chain
-    await attempt.finish({ output: ['unit'] })
-    expect(await two.workUnits({})).toEqual([])
-  })
-
-  it('chaining a key the next spec has already finished makes that unit available again (TestChainingDuplicate)', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two', priority: 1 })
-    const two = await sts.namespace.setWorkSpec({ name: 'two', priority: 2 })
-    await one.addWorkUnit('a', {}, {})
-    await one.addWorkUnit('b', {}, {})
-
-    sts.workSpec = one
-    let attempt = await sts.requestOneAttempt()
-    expect(attempt.workUnit.name).toBe('a')
-    await attempt.finish({ output: ['z'] })
-
-    sts.workSpec = two
-    attempt = await sts.requestOneAttempt()
-    expect(attempt.workUnit.name).toBe('z')
-    await attempt.finish({})
-
-    sts.workSpec = one
-    attempt = await sts.requestOneAttempt()
-    expect(attempt.workUnit.name).toBe('b')
-    await attempt.finish({ output: ['z'] })
-
-    sts.workSpec = two
-    attempt = await sts.requestOneAttempt()
-    expect(attempt.workUnit.name).toBe('z')
-    await attempt.finish({})
-
-    await sts.requestNoAttempts()
   })
 
   it('an expired attempt gives its unit back to be claimed again (TestAttemptExpiration)', async () => {
@@ -400,9 +262,9 @@ export function attemptCases(ctx: ContextGetter): void {
     const attempt = await sts.requestOneAttempt()
     await attempt.expire({ progress: 1 })
     await expectAllTransitionsRefused(attempt, () => sts.clock.advance(SECOND))
-    const before = await snapshot(attempt)
+    const before = await attemptState(attempt)
     await attempt.expire()
-    expect(await snapshot(attempt)).toEqual(before)
+    expect(await attemptState(attempt)).toEqual(before)
     expect(await attempt.status()).toBe('expired')
     await sts.checkUnitStatus('available')
     expect(await sts.workUnit.data()).toEqual({})
@@ -531,154 +393,14 @@ export function attemptCases(ctx: ContextGetter): void {
     await sts.checkUnitStatus('available')
   })
 
-  it('a then naming a missing spec creates it, paused, with the output units', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecData: { name: 'one', then: 'missing' } })
-    await sts.addWorkUnit('a')
-    await (await sts.requestOneAttempt()).finish({ output: ['x', ['y', { k: 'v' }]] })
-    expect(await (await sts.workSpec.workUnit('a')).status()).toBe('finished')
-    expect(await sts.namespace.workSpecNames()).toEqual(['missing', 'one'])
-    const created = await sts.namespace.workSpec('missing')
-    expect(await created.data()).toEqual({ name: 'missing', disabled: true })
-    expect(await created.meta()).toMatchObject({ paused: true })
-    expect(unitNames(await created.workUnits())).toEqual(['x', 'y'])
-    expect(await (await created.workUnit('y')).data()).toEqual({ k: 'v' })
-    // Paused: its units wait for a definition, which replaces the placeholder and the pause.
-    expect(await sts.worker.requestAttempts({ workSpecs: ['missing'] })).toEqual([])
-    await sts.namespace.setWorkSpec({ name: 'missing', weight: 5 })
-    expect(await created.meta()).toMatchObject({ paused: false, weight: 5 })
-    // A finish with no output creates nothing.
-    await sts.namespace.setWorkSpec({ name: 'two', then: 'nowhere' })
-    const two = await sts.namespace.workSpec('two')
-    await two.addWorkUnit('c', {}, {})
-    const [attempt] = await sts.worker.requestAttempts({ workSpecs: ['two'] })
-    await attempt!.finish()
-    expect(await sts.namespace.workSpecNames()).toEqual(['missing', 'one', 'two'])
-  })
-
-  it('chained units are upserted like addWorkUnit: a pending unit keeps running, a finished one comes back', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two' })
-    const running = await two.addWorkUnit('running', { v: 'orig' }, {})
-    const runningAttempt = await sts.worker.makeAttempt(running)
-    const done = await two.addWorkUnit('done', { v: 'orig' }, {})
-    await (await sts.worker.makeAttempt(done)).finish()
-
-    await one.addWorkUnit('a', {}, {})
-    const [attempt] = await sts.worker.requestAttempts({ workSpecs: ['one'] })
-    expect(attempt?.workUnit.name).toBe('a')
-    await attempt!.finish({ output: { running: { v: 'chained' }, done: { v: 'chained' }, fresh: { v: 'chained' } } })
-
-    expect(unitNames(await two.workUnits())).toEqual(['done', 'fresh', 'running'])
-    // The pending unit keeps its attempt, which can still finish
-    expect(await running.status()).toBe('pending')
-    expect((await running.activeAttempt())?.id).toBe(runningAttempt.id)
-    expect(await runningAttempt.status()).toBe('pending')
-    expect(await running.numAttempts()).toBe(1)
-    // The finished unit is available again with the new data
-    expect(await done.status()).toBe('available')
-    expect(await done.data()).toEqual({ v: 'chained' })
-    expect(await (await two.workUnit('fresh')).data()).toEqual({ v: 'chained' })
-
-    await runningAttempt.finish()
-    expect(await running.status()).toBe('finished')
-  })
-
-  it('Namespace.completeAttempts finishes and fails many attempts in one call', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
-    for (const name of ['a', 'b', 'c']) await sts.addWorkUnit(name)
-    const attempts = await sts.worker.requestAttempts({ numberOfWorkUnits: 3 })
-    expect(attempts.map((a) => a.workUnit.name)).toEqual(['a', 'b', 'c'])
-    const [a, b, c] = attempts as [Attempt, Attempt, Attempt]
-
-    sts.clock.advance(SECOND)
-    await sts.namespace.completeAttempts([
-      { attempt: a, status: 'finished', data: { r: 'a' } },
-      { attempt: b, status: 'failed', data: { traceback: 'b' } },
-      { attempt: c, status: 'finished' },
-    ])
-
-    expect([await a.status(), await b.status(), await c.status()]).toEqual(['finished', 'failed', 'finished'])
-    expect(await sts.workSpec.countWorkUnitStatus()).toEqual({ finished: 2, failed: 1 })
-    expect(await a.workUnit.data()).toEqual({ r: 'a' })
-    expect(await b.workUnit.data()).toEqual({ traceback: 'b' })
-    expect(await c.workUnit.data()).toEqual({})
-    expect(await a.endTime()).toEqual(sts.clock.now())
-    expect(await sts.worker.activeAttempts()).toEqual([])
-    await sts.namespace.completeAttempts([])
-  })
-
-  it('Namespace.completeAttempts chains output like finish', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
-    await one.addWorkUnit('a', {}, {})
-    await one.addWorkUnit('b', {}, {})
-    const attempts = await sts.worker.requestAttempts({ numberOfWorkUnits: 2 })
-    expect(attempts.map((a) => a.workUnit.name)).toEqual(['a', 'b'])
-    await sts.namespace.completeAttempts([
-      { attempt: attempts[0]!, status: 'finished', data: { output: ['from_a'] } },
-      { attempt: attempts[1]!, status: 'failed', data: { output: ['from_b'] } },
-    ])
-    // Only a finish chains
-    expect(unitNames(await two.workUnits())).toEqual(['from_a'])
-  })
-
-  it('Namespace.completeAttempts is all or nothing: one non-pending attempt changes none', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec' })
-    for (const name of ['d', 'e', 'f']) await sts.addWorkUnit(name)
-    const attempts = await sts.worker.requestAttempts({ numberOfWorkUnits: 3 })
-    const [d, e, f] = attempts as [Attempt, Attempt, Attempt]
-    expect(attempts.map(describeAttempt)).toEqual(['spec/d by worker', 'spec/e by worker', 'spec/f by worker'])
-    await f.finish({ r: 'f' })
-
-    const before = [await snapshot(d), await snapshot(e), await snapshot(f)]
-    sts.clock.advance(SECOND)
-    await expectError(
-      () =>
-        sts.namespace.completeAttempts([
-          { attempt: d, status: 'finished', data: { r: 'd' } },
-          { attempt: e, status: 'failed' },
-          { attempt: f, status: 'finished', data: { r: 'again' } },
-        ]),
-      NotPendingError,
-    )
-    expect([await snapshot(d), await snapshot(e), await snapshot(f)]).toEqual(before)
-    expect(await sts.workSpec.countWorkUnitStatus()).toEqual({ pending: 2, finished: 1 })
-  })
-
-  it('Namespace.completeAttempts with a chaining finish and a non-pending attempt changes none', async () => {
-    const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker' })
-    const one = await sts.namespace.setWorkSpec({ name: 'one', then: 'two' })
-    const two = await sts.namespace.setWorkSpec({ name: 'two', disabled: true })
-    for (const name of ['g', 'h']) await one.addWorkUnit(name)
-    const [g, h] = (await sts.worker.requestAttempts({ numberOfWorkUnits: 2 })) as [Attempt, Attempt]
-    await h.fail()
-
-    const before = [await snapshot(g), await snapshot(h)]
-    await expectError(
-      () =>
-        sts.namespace.completeAttempts([
-          { attempt: g, status: 'finished', data: { output: ['from_g'] } },
-          { attempt: h, status: 'finished' },
-        ]),
-      NotPendingError,
-    )
-    expect([await snapshot(g), await snapshot(h)]).toEqual(before)
-    expect(await two.workUnits()).toEqual([])
-    // Alone, the chaining finish goes through and chains.
-    await sts.namespace.completeAttempts([{ attempt: g, status: 'finished', data: { output: ['from_g'] } }])
-    expect(unitNames(await two.workUnits())).toEqual(['from_g'])
-  })
-
   it('finish with data it cannot store is rejected and leaves the attempt pending', async () => {
     const sts = await SimpleTestSetup.setUp(ctx(), { workerName: 'worker', workSpecName: 'spec', workUnitName: 'unit' })
     const attempt = await sts.requestOneAttempt()
-    const before = await snapshot(attempt)
+    const before = await attemptState(attempt)
     await expectError(() => attempt.finish({ f: () => 1 } as unknown as DataDict), InvalidInputError)
     await expectError(() => attempt.fail({ u: undefined } as unknown as DataDict), InvalidInputError)
     await expectError(() => attempt.renew(MINUTE, { d: new Date(0) } as unknown as DataDict), InvalidInputError)
-    expect(await snapshot(attempt)).toEqual(before)
+    expect(await attemptState(attempt)).toEqual(before)
   })
 
   it('attempt data round-trips exactly through renew and finish', async () => {

@@ -302,3 +302,20 @@ export function exoticData(): DataDict {
 export function expectExactData(actual: DataDict, expected: DataDict): void {
   expect(actual).toStrictEqual(expected)
 }
+
+/** A unit's observable state, to show that a rejected call changed nothing. */
+export async function attemptState(attempt: Attempt): Promise<Record<string, unknown>> {
+  const unit = attempt.workUnit
+  const active = await unit.activeAttempt()
+  return {
+    attemptStatus: await attempt.status(),
+    attemptData: await attempt.data(),
+    endTime: await attempt.endTime(),
+    expirationTime: await attempt.expirationTime(),
+    unitStatus: await unit.status(),
+    unitData: await unit.data(),
+    unitMeta: await unit.meta(),
+    activeAttemptId: active?.id ?? null,
+    workerActive: (await attempt.worker.activeAttempts()).map((a) => a.id),
+  }
+}

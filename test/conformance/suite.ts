@@ -1,9 +1,14 @@
 import { afterEach, beforeAll, beforeEach, describe } from 'vitest'
 import type { Coordinate, FakeClock } from '../../src/coordinate/index.js'
 import { attemptCases } from './attempt-cases.js'
+import { batchCompletionCases } from './batch-completion-cases.js'
+import { chainingCases } from './chaining-cases.js'
 import { concurrencyCases } from './concurrency-cases.js'
 import type { ConformanceContext, ContextGetter } from './helpers.js'
+import { leaseHandoverCases } from './lease-handover-cases.js'
 import { namespaceCases } from './namespace-cases.js'
+import { renewalCases } from './renewal-cases.js'
+import { schedulingCases } from './scheduling-cases.js'
 import { workSpecCases } from './work-spec-cases.js'
 import { workUnitCases } from './work-unit-cases.js'
 import { workerCases } from './worker-cases.js'
@@ -57,7 +62,12 @@ export function runConformanceSuite(label: string, open: () => Promise<Conforman
     describe('namespace', () => namespaceCases(ctx))
     describe('work spec', () => workSpecCases(ctx))
     describe('work unit', () => workUnitCases(ctx))
+    describe('scheduling', () => schedulingCases(ctx))
     describe('attempt', () => attemptCases(ctx))
+    describe('chaining', () => chainingCases(ctx))
+    describe('batch completion', () => batchCompletionCases(ctx))
+    describe('renewal', () => renewalCases(ctx))
+    describe('lease handover', () => leaseHandoverCases(ctx))
     describe('worker', () => workerCases(ctx))
     describe('concurrency', () => concurrencyCases(ctx))
   })

@@ -36,3 +36,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   }
   return { port, down, up: () => listen(port), close: () => (server.listening ? down() : Promise.resolve()) }
 }
+
+/** A proxy in front of the database at `url`, and the URL that goes through it. */
+export async function proxyDatabase(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(url)
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+  const proxied = new URL(url)
+  proxied.host = `127.0.0.1:${proxy.port}`
+  return { proxy, url: proxied.toString() }
+}
