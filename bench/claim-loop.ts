@@ -1,7 +1,7 @@
 import pg from 'pg'
 import type { Attempt } from '../src/coordinate/api.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { clientsGone, closeOnce, dropDatabase, freshDatabase, report, timed, vacuum, walPerUnit, walUsage } from './support.js'
+import { clientsGone, closeOnce, dropDatabase, freshDatabase, median, report, timed, vacuum, walPerUnit, walUsage } from './support.js'
 import { graphileWorkerRate } from './graphile-worker.js'
 import { pgBossRate } from './pg-boss.js'
 
@@ -37,12 +37,18 @@ async function measured(meter: pg.Pool, loop: () => Promise<number>, close: () =
   return { rate: done / (ms / 1000), wal: walPerUnit(before, await walUsage(meter), done) }
 }
 
-/** 8 workers claim and finish every unit of a spec in batches. */
-async function coordinateLoop(url: string, meter: pg.Pool, units: number, batch: number): Promise<LoopResult> {
+// Each loop gets a namespace of its own, so repeated loops start from the same state.
+let loopsRun = 0
+
+/** 8 workers claim and finish every unit of a spec in batches; `counts: false` turns the unit-count triggers off. */
+async function coordinateLoop(url: string, meter: pg.Pool, units: number, batch: number, counts = true): Promise<LoopResult> {
   const coordinate = await openCoordinate({ databaseUrl: url, leaseSweepMs: 0, poolSize: WORKERS + 2 })
   const close = closeOnce(() => coordinate.close())
   try {
-    const ns = await coordinate.namespace(`loop-${units}-${batch}`)
+    for (const op of ['insert', 'update', 'delete']) {
+      await meter.query(`ALTER TABLE coordinate.work_unit ${counts ? 'ENABLE' : 'DISABLE'} TRIGGER work_units_counted_${op}`)
+    }
+    const ns = await coordinate.namespace(`loop-${units}-${batch}-${++loopsRun}`)
     const spec = await ns.setWorkSpec({ name: 'spec' })
     for (let start = 0; start < units; start += 100_000) {
       await spec.addWorkUnits(Array.from({ length: Math.min(100_000, units - start) }, (_, i) => ({ key: `u${String(start + i).padStart(9, '0')}` })))
@@ -107,6 +113,31 @@ async function bareLoop(url: string, meter: pg.Pool, units: number, batch: numbe
 }
 
 
+/**
+ * What the unit-count triggers cost the claim loop (BENCH_CLAIM_COUNTS=ab): loops with the
+ * triggers off and on, interleaved so the machine's load falls on both alike, and the bare loop.
+ */
+async function countsCost(url: string, meter: pg.Pool): Promise<void> {
+  const rounds = Number(process.env.BENCH_CLAIM_ROUNDS ?? 3)
+  for (const batch of (process.env.BENCH_CLAIM_BATCHES ?? '1,100').split(',').map(Number)) {
+    const rates: Record<'off' | 'on' | 'bare', number[]> = { off: [], on: [], bare: [] }
+    for (let round = 0; round < rounds; round++) {
+      // Which goes first alternates: the first loop of a round runs on a freshly vacuumed table.
+      for (const mode of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        await vacuum(url)
+        rates[mode].push((await coordinateLoop(url, meter, LOOP_UNITS, batch, mode === 'on')).rate)
+      }
+      await vacuum(url)
+      rates.bare.push((await bareLoop(url, meter, LOOP_UNITS, batch)).rate)
+    }
+    const on = median(rates.on)
+    const off = median(rates.off)
+    report(`${WORKERS} workers claim+finish, batch ${batch}, counts kept`, `${Math.round(on)} units/s (runs ${rates.on.map(Math.round).join(', ')})`, { to: 'the same loop with the count triggers off', value: on / off })
+    report(`  the same, count triggers off`, `${Math.round(off)} units/s (runs ${rates.off.map(Math.round).join(', ')})`, { to: 'bare SQL', value: off / median(rates.bare) })
+    report(`  bare SQL SKIP LOCKED loop`, `${Math.round(median(rates.bare))} units/s`, { to: 'counts kept is', value: on / median(rates.bare) })
+  }
+}
+
 /** Claim+finish throughput for batch 100 and 1, and with 1M available units, against bare SQL. */
 export async function benchClaimLoop(): Promise<void> {
   const url = await freshDatabase('coordinate_bench_claim')
@@ -115,6 +146,7 @@ export async function benchClaimLoop(): Promise<void> {
   // terminate it: a reading of WAL counters has nothing to lose from an error here.
   meter.on('error', () => undefined)
   try {
+    if (process.env.BENCH_CLAIM_COUNTS === 'ab') return await countsCost(url, meter)
     const ourRates = new Map<number, number>()
     for (const batch of (process.env.BENCH_CLAIM_BATCHES ?? '1,100').split(',').map(Number)) {
       // Each loop starts from a vacuumed database, so one run's dead rows and the autovacuum
@@ -131,13 +163,13 @@ export async function benchClaimLoop(): Promise<void> {
     const graphile = await graphileWorkerRate()
     const batched = ourRates.get(100)
     if (graphile === undefined) report('  peer: graphile-worker', 'not installed for this Node')
-    else if (batched !== undefined) report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`, { to: 'ours at batch 100 is', value: batched / graphile })
+    else if (batched !== undefined) report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`, { subject: 'ours at batch 100', to: 'graphile-worker', value: batched / graphile })
     else report('  peer: graphile-worker 0.17, 8 workers, local queue 500', `${Math.round(graphile)} jobs/s`)
     for (const [batch, ours] of ourRates) {
       // The same backlog and job count as our loop at this batch size.
       const boss = await pgBossRate(LOOP_UNITS, loopTarget(LOOP_UNITS, batch), batch)
       if (boss === undefined) report(`  peer: pg-boss, batch ${batch}`, 'not installed for this Node')
-      else report(`  peer: pg-boss 10, 8 fetch+complete loops, batch ${batch}`, `${Math.round(boss)} jobs/s`, { to: `ours at batch ${batch} is`, value: ours / boss })
+      else report(`  peer: pg-boss 10, 8 fetch+complete loops, batch ${batch}`, `${Math.round(boss)} jobs/s`, { subject: `ours at batch ${batch}`, to: 'pg-boss', value: ours / boss })
     }
     await vacuum(url)
     const small = await coordinateLoop(url, meter, 10_000, 100)

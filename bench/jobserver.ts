@@ -1,152 +1,130 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import pg from 'pg'
 import { encodeRequest } from '../src/cborrpc/codec.js'
 import { runDaemon } from '../src/cli/daemon.js'
-import { Tuple, describe } from '../src/coordinate/data.js'
-import { openCoordinate } from '../src/postgres/open.js'
-import { RpcClient, claimed, pairValue } from './rpc-client.js'
-import { dropDatabase, freshDatabase, report, timed, vacuum } from './support.js'
+import { startDaemonProcess } from './daemon-process.js'
+import { type LoopResult, type LoopShape, daemonLoop, libraryLoop, loadUnits } from './jobserver-loops.js'
+import { clientsGone, dropDatabase, freshDatabase, report, vacuum } from './support.js'
 
 const DATABASE = 'coordinate_bench_jobserver'
-const WORKERS = 8
-const UNITS = Number(process.env.BENCH_JOBSERVER_UNITS ?? 20_000)
-// add_work_units calls carry this many keys, as a loader script would batch them.
-const ADD_BATCH = 5_000
-// Each claim+finish measurement stops here even if units are left; the rate is then over what was done.
-const LOOP_LIMIT_MS = 120_000
+// Each loop runs this long, or until its units run out, after a warm-up of WARM_SECONDS (a
+// fresh daemon's first requests compile its code).
+const SECONDS = Number(process.env.BENCH_JOBSERVER_SECONDS ?? 8)
+const WARM_SECONDS = 2
+// Optionally another build's dist/src/cli/coordinated.js, measured in the same run for a before/after.
+const BEFORE = process.env.BENCH_JOBSERVER_BEFORE
+const UNITS = Number(process.env.BENCH_JOBSERVER_UNITS ?? 40_000)
 const IDLE_CONNECTIONS = 1_000
 const IDLE_TARGET_MB = 100
-// update_work_unit's status for a finished unit (src/jobserver/README.md, "Status codes").
-const FINISHED = 4
-// get_work's options, the same in both loops: the spec asks for 1 GB, the lease is 5 minutes.
-const LEASE_SECONDS = 300
-const AVAILABLE_GB = 1
+// The daemon's namespace: the one coordinated serves.
+const SERVED = ''
 
-/** Daemon vs library claim+finish rate for batches of 1 and 100, and the daemon's memory per idle connection. */
+/** The loops measured: connections (library workers) and max_jobs. */
+const SHAPES: readonly Omit<LoopShape, 'units' | 'seconds'>[] = [
+  { workers: 8, maxJobs: 1 },
+  { workers: 32, maxJobs: 1 },
+  { workers: 8, maxJobs: 100 },
+]
+
+/**
+ * Daemon vs library claim+finish rate: the daemon is a child process (coordinated itself), its
+ * CBOR-RPC clients and the library loop run here. Each daemon loop gets a fresh daemon, so its
+ * CPU and the database's commits (pg_stat_database, read once every backend has gone and
+ * flushed its counters) are the loop's own. Then the daemon's memory per idle connection.
+ */
 export async function benchJobserver(): Promise<void> {
   const url = await freshDatabase(DATABASE)
+  const meter = new pg.Pool({ connectionString: url, max: 1 })
   try {
+    console.log(`(each loop ${SECONDS} s after ${WARM_SECONDS} s of warm-up, or until ${UNITS} units run out; coordinated runs as a child process, its clients and the library loop here)`)
+    for (const [i, base] of SHAPES.entries()) {
+      const shape = { ...base, units: UNITS, seconds: SECONDS }
+      await vacuum(url)
+      await loadUnits(url, `library-${i}`, 'bench', UNITS)
+      const library = await counted(meter, () => warmed((seconds) => libraryLoop(url, `library-${i}`, { ...shape, seconds })))
+      const served = await daemonRun(url, meter, shape)
+      const before = BEFORE === undefined ? undefined : await daemonRun(url, meter, shape, BEFORE)
+      const what = `${shape.workers} CBOR-RPC clients, max_jobs ${shape.maxJobs}`
+      report(`${what}: get_work+update_work_unit`, `${Math.round(served.rate)} units/s`, { to: 'the library loop', value: served.rate / library.rate })
+      report(`  baseline: ${shape.workers} library workers requestAttempts(${shape.maxJobs})+finish()`, `${Math.round(library.rate)} units/s`)
+      report('  daemon CPU per unit', cpuPerUnit(served))
+      report('  commits per unit: daemon / library', `${served.commits.toFixed(2)} / ${library.commits.toFixed(2)}`)
+      if (before) {
+        report(`  the daemon of BENCH_JOBSERVER_BEFORE`, `${Math.round(before.rate)} units/s`, { to: 'the library loop', value: before.rate / library.rate })
+        report('    its CPU per unit; commits per unit', `${cpuPerUnit(before)}; ${before.commits.toFixed(2)}`)
+      }
+    }
+    // Last, with a daemon in this process, so that its memory can be read after a collection.
     const daemon = await runDaemon({ databaseUrl: url, port: 0, logLevel: 'silent' })
     try {
-      // Idle connections first, while the process holds little garbage from the loops that could
-      // be collected during the measurement and hide the growth.
       await idleConnections(daemon.address.port)
-      for (const maxJobs of [1, 100]) {
-        await vacuum(url)
-        const library = await libraryLoop(url, maxJobs)
-        await vacuum(url)
-        const served = await daemonLoop(daemon.address.port, maxJobs)
-        report(`${WORKERS} CBOR-RPC clients get_work+update_work_unit, max_jobs ${maxJobs}`, `${Math.round(served.rate)} cycles/s${partial(served)}`, {
-          to: 'the library loop',
-          value: served.rate / library.rate,
-        })
-        report(`  baseline: library requestAttempts(${maxJobs})+finish()`, `${Math.round(library.rate)} cycles/s${partial(library)}`)
-      }
     } finally {
       await daemon.stop()
     }
   } finally {
+    await meter.end()
     await dropDatabase(DATABASE)
   }
 }
 
-/** How many units a loop finished and how fast. */
-interface LoopResult {
-  done: number
-  rate: number
-}
-
-function partial(result: LoopResult): string {
-  return result.done < UNITS ? ` (stopped at ${LOOP_LIMIT_MS / 1000} s after ${result.done} of ${UNITS})` : ''
-}
-
-function unitKey(i: number): string {
-  return `u${String(i).padStart(9, '0')}`
-}
-
-/** The Python worker's shape: get_work, then one update_work_unit per unit it got, over 8 connections. */
-async function daemonLoop(port: number, maxJobs: number): Promise<LoopResult> {
-  const setup = await RpcClient.connect(port)
-  // A fresh spec each time so that both batch sizes start from the same state; the first
-  // del_work_spec finds nothing, which it answers in-band.
-  await setup.call('del_work_spec', ['bench'])
-  pairValue(await setup.call('set_work_spec', [{ name: 'bench', min_gb: 1 }]), 'set_work_spec')
-  for (let start = 0; start < UNITS; start += ADD_BATCH) {
-    // (key, data) tuples with byte-string keys, as the Python client sends dict items.
-    const items = Array.from({ length: Math.min(ADD_BATCH, UNITS - start) }, (_, i) => Tuple.of(Buffer.from(unitKey(start + i)), { i: start + i }))
-    pairValue(await setup.call('add_work_units', ['bench', items]), 'add_work_units')
-  }
-  await setup.close()
-
-  const clients = await Promise.all(Array.from({ length: WORKERS }, () => RpcClient.connect(port)))
-  const deadline = performance.now() + LOOP_LIMIT_MS
-  let done = 0
-  try {
-    const { ms } = await timed(() =>
-      Promise.all(
-        clients.map(async (client, w) => {
-          const workerId = `w${w}`
-          while (done < UNITS && performance.now() < deadline) {
-            const got = pairValue(
-              await client.call('get_work', [workerId, { available_gb: AVAILABLE_GB, max_jobs: maxJobs, lease_time: LEASE_SECONDS }]),
-              'get_work',
-            )
-            const units = claimed(got)
-            if (units.length === 0) return
-            for (const unit of units) {
-              const [spec, key] = unit.items
-              const updated = pairValue(await client.call('update_work_unit', [spec ?? null, key ?? null, { status: FINISHED, worker_id: workerId }]), 'update_work_unit')
-              if (updated !== true) throw new Error(`update_work_unit did not finish ${describe(key ?? null)}`)
-              done++
-            }
-          }
-        }),
-      ),
-    )
-    return { done, rate: done / (ms / 1000) }
-  } finally {
-    await Promise.all(clients.map((client) => client.close()))
-  }
-}
-
-/** The same per-unit round trips without the daemon: requestAttempts, then finish() on each attempt. */
-async function libraryLoop(url: string, maxJobs: number): Promise<LoopResult> {
-  // Default options, as runDaemon opens its own: the same pool size, lease sweep and notifications.
-  const coordinate = await openCoordinate({ databaseUrl: url })
-  try {
-    // A namespace of its own: the daemon serves "" through a cache, which this must not disturb.
-    const ns = await coordinate.namespace(`library-m${maxJobs}`)
-    const spec = await ns.setWorkSpec({ name: 'bench', min_gb: 1 })
-    for (let start = 0; start < UNITS; start += ADD_BATCH) {
-      await spec.addWorkUnits(Array.from({ length: Math.min(ADD_BATCH, UNITS - start) }, (_, i) => ({ key: unitKey(start + i), data: { i: start + i } })))
+/** One daemon loop on a fresh coordinated process (this build's, or `script`), with its CPU time. */
+async function daemonRun(url: string, meter: pg.Pool, shape: LoopShape, script?: string): Promise<LoopResult & { commits: number; cpuMs: number | undefined }> {
+  await vacuum(url)
+  await loadUnits(url, SERVED, 'bench', shape.units)
+  let cpuMs: number | undefined
+  const result = await counted(meter, async () => {
+    const daemon = await startDaemonProcess(url, { http: false, script })
+    try {
+      return await warmed(async (seconds) => {
+        const before = daemon.cpuMs()
+        const loop = await daemonLoop(daemon.rpcPort, { ...shape, seconds })
+        const after = daemon.cpuMs()
+        cpuMs = before === undefined || after === undefined ? undefined : after - before
+        return loop
+      })
+    } finally {
+      await daemon.stop()
     }
-    const workers = await Promise.all(Array.from({ length: WORKERS }, (_, i) => ns.worker(`w${i}`)))
-    const deadline = performance.now() + LOOP_LIMIT_MS
-    let done = 0
-    const { ms } = await timed(() =>
-      Promise.all(
-        workers.map(async (worker) => {
-          while (done < UNITS && performance.now() < deadline) {
-            // What get_work asks for (src/jobserver/work.ts), so both loops claim alike.
-            const attempts = await worker.requestAttempts({
-              numberOfWorkUnits: maxJobs,
-              availableGb: AVAILABLE_GB,
-              lifetimeMs: LEASE_SECONDS * 1000,
-              runtimes: [''],
-            })
-            if (attempts.length === 0) return
-            for (const attempt of attempts) {
-              await attempt.finish()
-              done++
-            }
-          }
-        }),
-      ),
-    )
-    return { done, rate: done / (ms / 1000) }
-  } finally {
-    await coordinate.close()
-  }
+  })
+  return { ...result, cpuMs }
+}
+
+function cpuPerUnit(run: LoopResult & { cpuMs: number | undefined }): string {
+  return run.cpuMs === undefined ? 'n/a' : `${(run.cpuMs / run.done).toFixed(2)} ms`
+}
+
+/** A measured loop, and every unit finished while it ran, warm-up included. */
+interface Warmed {
+  measured: LoopResult
+  total: number
+}
+
+/** Runs a loop for WARM_SECONDS, then the measured one for SECONDS (the last call's figures are the measurement). */
+async function warmed(loop: (seconds: number) => Promise<LoopResult>): Promise<Warmed> {
+  const warm = await loop(WARM_SECONDS)
+  const measured = await loop(SECONDS)
+  return { measured, total: warm.done + measured.done }
+}
+
+/**
+ * Runs a loop and adds the database's commits per unit finished, warm-up included. A backend
+ * reports its counters when it exits, so the reading waits until the loop's connections are
+ * gone, which counts the whole run, not a window of it.
+ */
+async function counted(meter: pg.Pool, loop: () => Promise<Warmed>): Promise<LoopResult & { commits: number }> {
+  await clientsGone(meter)
+  const before = await commits(meter)
+  const { measured, total } = await loop()
+  await clientsGone(meter)
+  const after = await commits(meter)
+  if (measured.done < 100) throw new Error(`the loop finished only ${measured.done} units`)
+  return { ...measured, commits: (after - before) / total }
+}
+
+async function commits(meter: pg.Pool): Promise<number> {
+  const { rows } = await meter.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()')
+  return Number(rows[0]?.n ?? NaN)
 }
 
 /**

@@ -14,6 +14,20 @@ export async function freshDatabase(name: string): Promise<string> {
   return url.toString()
 }
 
+/**
+ * A scratch database kept between runs (BENCH_KEEP_DATABASES=1): created when missing, else
+ * reused as the last run left it, so a large load is paid once. Without the variable, a fresh one.
+ */
+export async function keptDatabase(name: string): Promise<{ url: string; kept: boolean }> {
+  if (process.env.BENCH_KEEP_DATABASES !== '1') return { url: await freshDatabase(name), kept: false }
+  await admin(`CREATE DATABASE ${name} TEMPLATE template0`).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== '42P04') throw error // 42P04: it exists already
+  })
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return { url: url.toString(), kept: true }
+}
+
 /** Drops a scratch database. */
 export async function dropDatabase(name: string): Promise<void> {
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -48,8 +62,10 @@ export function median(values: number[]): number {
 }
 
 /** Prints one result line: what, the absolute figure, and the ratio to the same run's baseline. */
-export function report(what: string, value: string, ratio?: { to: string; value: number }): void {
-  const r = ratio ? `  (${ratio.value.toFixed(2)}× ${ratio.to})` : ''
+export function report(what: string, value: string, ratio?: { to: string; value: number; subject?: string }): void {
+  // With a subject the ratio is another line's figure, so it names it: "(ours = 1.10× peer)".
+  const subject = ratio?.subject === undefined ? '' : `${ratio.subject} = `
+  const r = ratio ? `  (${subject}${ratio.value.toFixed(2)}× ${ratio.to})` : ''
   console.log(`${what.padEnd(58)} ${value}${r}`)
 }
 

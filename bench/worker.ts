@@ -21,10 +21,15 @@ const MEMORY_UNITS = 200_000
 // Our counterpart of graphile-worker's local queue of 500 in its batching preset.
 const PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 500)
 
-/** What our runtime did in one drain, plus heap readings taken along the way. */
+/** What our runtime did in one drain, plus heap and RSS readings taken along the way. */
 interface OurRun extends RunResult {
   heapMb: number[]
+  /** RSS when the runtime started, its peak during the drain, and at the end (MB). */
+  rssMb?: { start: number; peak: number; end: number }
 }
+
+// How often the memory run samples RSS.
+const RSS_EVERY_MS = 250
 
 /**
  * Our runtime draining `units` no-op units at `concurrency`; the clock stops when the last
@@ -51,20 +56,42 @@ async function ourRun(url: string, units: number, concurrency: number, prefetch:
       namespace,
       concurrency,
       prefetch,
-      tasks: { noop: () => meter?.started() },
+      // Only the meter's own units time a pickup; units a cut drain left behind do not.
+      tasks: { noop: (unit) => (unit.name.startsWith('pickup-') ? meter?.started() : undefined) },
       onEvent: (event) => {
         if (event.type !== 'completed') return
         if (++done === units) drained.finish(done)
         if (gc && heapEvery && done % heapEvery === 0) setImmediate(() => heapMb.push(gc()))
       },
     })
+    const rss = heapEvery ? rssSampler() : undefined
     const result = await drained.result
-    if (meter) await meter.measure(async (i) => void (await spec.addWorkUnit(`pickup-${i}`)))
+    const rssMb = rss?.stop()
+    if (meter) {
+      // Idle the runtime first: a drain cut by the time limit leaves units behind.
+      await spec.deleteWorkUnits({ statuses: ['available'] })
+      await meter.measure(async (i) => void (await spec.addWorkUnit(`pickup-${i}`)))
+    }
     await runtime.stop()
-    return { ...result, heapMb }
+    return rssMb ? { ...result, heapMb, rssMb } : { ...result, heapMb }
   } finally {
     await coordinate.close()
     await producer.close()
+  }
+}
+
+// Samples the process's RSS until stop(), which gives the first, highest and last reading (MB).
+function rssSampler(): { stop: () => { start: number; peak: number; end: number } } {
+  const read = (): number => process.memoryUsage().rss / 2 ** 20
+  const start = read()
+  let peak = start
+  const timer = setInterval(() => (peak = Math.max(peak, read())), RSS_EVERY_MS)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      const end = read()
+      return { start, peak: Math.max(peak, end), end }
+    },
   }
 }
 
@@ -123,6 +150,8 @@ export async function benchWorker(): Promise<void> {
       const big = await ourRun(url, MEMORY_UNITS, 64, PREFETCH, undefined, MEMORY_UNITS / 4)
       report(`runWorkers, ${MEMORY_UNITS} units, concurrency 64, prefetch ${PREFETCH}`, rate(big))
       report('  heap after GC at 25/50/75/100 % of the units', big.heapMb.map((mb) => `${mb.toFixed(1)} MB`).join(' / '))
+      const rss = big.rssMb
+      if (rss) report(`  RSS start / peak / end (sampled every ${RSS_EVERY_MS} ms)`, `${rss.start.toFixed(0)} / ${rss.peak.toFixed(0)} / ${rss.end.toFixed(0)} MB`)
     } else {
       report(`memory over ${MEMORY_UNITS} units`, 'skipped (BENCH_WORKER_200K=1 runs it)')
     }
