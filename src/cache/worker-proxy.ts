@@ -1,4 +1,5 @@
-import type { Attempt, AttemptRequest, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
+import type { Attempt, AttemptRequest, VersionGuard, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
+import { VersionConflictError } from '../coordinate/errors.js'
 import type { DataDict } from '../coordinate/data.js'
 import type { AttemptProxy } from './attempt-proxy.js'
 import type { CacheContext } from './cache-context.js'
@@ -6,7 +7,7 @@ import { HandleSlot } from './handle-slot.js'
 import type { NamespaceProxy } from './namespace-proxy.js'
 import { WorkUnitProxy } from './work-unit-proxy.js'
 import { validateLeaseMs } from '../coordinate/validation.js'
-import { validateAttemptRequest, validateWorkerUpdate } from '../coordinate/request-validation.js'
+import { validateAttemptRequest, validateVersionGuard, validateWorkerUpdate } from '../coordinate/request-validation.js'
 
 /**
  * A worker identified by (namespace, name). Its own fields are not cached (they are written by
@@ -93,14 +94,21 @@ export class WorkerProxy implements Worker {
     return wrapped
   }
 
-  /** Starts an attempt on a unit whatever its state (a unit proxy is unwrapped to its handle). */
-  async makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<AttemptProxy> {
+  /** Starts an attempt on a unit whatever its state, or guarded (a unit proxy is unwrapped to its handle). */
+  async makeAttempt(unit: WorkUnit, lifetimeMs?: number, guard?: VersionGuard): Promise<AttemptProxy> {
     if (lifetimeMs !== undefined) validateLeaseMs(lifetimeMs, 'makeAttempt lifetimeMs')
+    validateVersionGuard(guard)
     let attempt: Attempt
     if (unit instanceof WorkUnitProxy) {
-      attempt = await this.#slot.call((worker) => unit.withHandle((handle) => worker.makeAttempt(handle, lifetimeMs)))
+      try {
+        attempt = await this.#slot.call((worker) => unit.withHandle((handle) => worker.makeAttempt(handle, lifetimeMs, guard)))
+      } catch (error) {
+        // A refused guard proves the cached snapshot old: the caller's next read must be fresh.
+        if (error instanceof VersionConflictError) unit.invalidate()
+        throw error
+      }
     } else {
-      attempt = await this.#slot.call((worker) => worker.makeAttempt(unit, lifetimeMs))
+      attempt = await this.#slot.call((worker) => worker.makeAttempt(unit, lifetimeMs, guard))
     }
     const own = unit instanceof WorkUnitProxy && unit.workSpec.namespace === this.namespace ? unit : undefined
     const wrapped = this.namespace.wrapAttempt(attempt, own, this)

@@ -207,8 +207,11 @@ export interface Worker {
   update(update: WorkerUpdate): Promise<void>
   /** Asks the scheduler for work; an empty list means none. */
   requestAttempts(request?: AttemptRequest): Promise<Attempt[]>
-  /** Starts an attempt on a unit whatever its state (for tools and the jobserver). */
-  makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<Attempt>
+  /**
+   * Starts an attempt on a unit whatever its state (for tools and the jobserver); with
+   * `guard.ifVersion`, only if the unit is still at that version (VersionConflictError otherwise).
+   */
+  makeAttempt(unit: WorkUnit, lifetimeMs?: number, guard?: VersionGuard): Promise<Attempt>
   /** Attempts this worker holds a lease on. */
   activeAttempts(): Promise<Attempt[]>
   allAttempts(): Promise<Attempt[]>

@@ -1,7 +1,7 @@
-import type { Attempt, AttemptRequest, Namespace, WorkUnit, Worker } from '../coordinate/api.js'
+import type { Attempt, AttemptRequest, Namespace, VersionGuard, WorkUnit, Worker } from '../coordinate/api.js'
 import { SECOND } from '../coordinate/clock.js'
 import { type DataDict, Tuple, workUnitKeyId, workUnitKeyName } from '../coordinate/data.js'
-import { InvalidInputError } from '../coordinate/errors.js'
+import { InvalidInputError, LostLeaseError, NotPendingError, VersionConflictError } from '../coordinate/errors.js'
 import { MAX_UNITS_PER_REQUEST } from '../coordinate/limits.js'
 import { validateAttemptRequest } from '../coordinate/request-validation.js'
 import { validateOptionalDataDict } from '../coordinate/validation.js'
@@ -95,7 +95,7 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       // In-band, as Python answers it: its client's retry loops log and go on.
       if (!unit) return [false, noSuchWorkUnit(workUnitKeyName(key))]
       leased.forget(name, key)
-      return ok(await updateWorkUnit(namespace, unit, update, request))
+      return ok(await updateWorkUnitSettled(namespace, unit, update, request))
     }),
   }
 }
@@ -142,16 +142,35 @@ interface UnitUpdate {
   workerId: string | undefined
 }
 
+// How often update_work_unit decides again when another writer moved the unit between its read
+// and its write (a lease that ran out and was claimed, a finish from another connection).
+const UPDATE_TRIES = 5
+
+/** updateWorkUnit, decided again from a fresh read when the unit changed under it. */
+async function updateWorkUnitSettled(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await updateWorkUnit(namespace, unit, update, request)
+    } catch (error) {
+      const changedUnderUs = error instanceof VersionConflictError || error instanceof NotPendingError || error instanceof LostLeaseError
+      if (!changedUnderUs || tries >= UPDATE_TRIES) throw error
+    }
+  }
+}
+
 /**
  * Applies go-coordinate's update_work_unit table and returns whether anything
  * changed. The current state is the active attempt's; an expired or retryable one counts as no
- * attempt, i.e. an available unit.
+ * attempt, i.e. an available unit. An attempt it forces is guarded by the version read with the
+ * state, so it is never made on a unit that moved on meanwhile (claimed by another worker, or
+ * finished: the late finish would be told it landed too).
  */
 async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
   const { status, data } = update
   // The unit's status is the active attempt's (expired and retryable read as available); through
   // the cache it comes from the snapshot the lookup just made, so only a unit with an attempt
-  // costs a query for it.
+  // costs a query for it. The version is read first: a change after it fails the guard below.
+  const guard = { ifVersion: (await unit.snapshot()).version }
   const unitStatus = await unit.status()
   let current: 'pending' | 'finished' | 'failed' | null =
     unitStatus === 'pending' || unitStatus === 'finished' || unitStatus === 'failed' ? unitStatus : null
@@ -166,7 +185,7 @@ async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: Unit
       return true
     }
     // Jumping an available unit to pending, finished or failed needs an attempt to carry it.
-    attempt = await forcedAttempt(namespace, unit, update, request)
+    attempt = await forcedAttempt(namespace, unit, update, request, guard)
     current = 'pending'
   }
 
@@ -194,7 +213,7 @@ async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: Unit
       // wins. Attempts refuse to finish once failed, so a new attempt carries the result, with the
       // failed attempt's data unless the client sent new data.
       const failedData = data ?? (attempt ? await attempt.data() : undefined)
-      const revived = await forcedAttempt(namespace, unit, update, request)
+      const revived = await forcedAttempt(namespace, unit, update, request, guard)
       await revived.finish(failedData)
       return true
     }
@@ -206,7 +225,7 @@ async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: Unit
  * one; the Python client never does, so otherwise to a worker named after the connection
  * ("jobserver-connection-<n>"), which is left inactive so that it does not show as a live worker.
  */
-async function forcedAttempt(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<Attempt> {
+async function forcedAttempt(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext, guard: VersionGuard): Promise<Attempt> {
   let worker: Worker
   if (update.workerId !== undefined) {
     worker = await namespace.worker(update.workerId)
@@ -214,7 +233,7 @@ async function forcedAttempt(namespace: Namespace, unit: WorkUnit, update: UnitU
     worker = await namespace.worker(connectionWorkerName(request))
     await worker.deactivate()
   }
-  return worker.makeAttempt(unit, update.leaseMs)
+  return worker.makeAttempt(unit, update.leaseMs, guard)
 }
 
 /** The name of the worker that owns attempts forced on behalf of a connection. */

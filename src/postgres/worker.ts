@@ -1,8 +1,8 @@
-import type { Attempt, AttemptRequest, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
+import type { Attempt, AttemptRequest, VersionGuard, WorkUnit, Worker, WorkerUpdate } from '../coordinate/api.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import type { DataDict } from '../coordinate/data.js'
 import { validateLeaseMs } from '../coordinate/validation.js'
-import { validateWorkerUpdate } from '../coordinate/request-validation.js'
+import { validateVersionGuard, validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import { GoneError, InvalidInputError, WrongBackendError } from '../coordinate/errors.js'
 import { attemptFromRow } from './attempt.js'
@@ -101,11 +101,12 @@ export class PostgresWorker implements Worker {
     return requestAttempts(this, request)
   }
 
-  /** Starts an attempt on `unit` whatever its state and makes it the active one. */
-  async makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<Attempt> {
+  /** Starts an attempt on `unit` whatever its state (or, guarded, only at that version) and makes it the active one. */
+  async makeAttempt(unit: WorkUnit, lifetimeMs?: number, guard?: VersionGuard): Promise<Attempt> {
     if (lifetimeMs !== undefined) validateLeaseMs(lifetimeMs, 'makeAttempt lifetimeMs')
+    const { ifVersion } = validateVersionGuard(guard)
     if (!(unit instanceof PostgresWorkUnit) || unit.workSpec.namespace.store !== this.#store) throw new WrongBackendError()
-    return makeAttempt(this, unit, lifetimeMs ?? DEFAULT_LEASE_MS)
+    return makeAttempt(this, unit, lifetimeMs ?? DEFAULT_LEASE_MS, ifVersion)
   }
 
   /** Attempts this worker still holds a lease on (expired ones have left the list). */

@@ -8,6 +8,7 @@ import { checkPlainName, decodeKey, decodeName, encodeName } from './names.js'
 import { resource } from './resource.js'
 import { type RouteContext, created, noContent, ok, paramsOf, queryOf } from './route-context.js'
 import { DEFAULT_PAGE, MAX_PAGE } from './routes-work-units.js'
+import { versionGuardOf } from './routes-work-specs.js'
 
 const W = '/namespace/:ns/worker/:worker'
 
@@ -73,7 +74,7 @@ export function workerRoutes({ app, resolver, metrics }: RouteContext): void {
         const lifetimeMs = numberField(body.lifetime_ms, 'lifetime_ms')
         const worker = await resolver.worker(paramsOf(request))
         const unit = await (await worker.namespace.workSpec(checkPlainName(specName, 'work_spec'))).workUnit(decodeKey(unitKey, 'work_unit'))
-        const attempt = resolver.remember(await worker.makeAttempt(unit, lifetimeMs))
+        const attempt = resolver.remember(await worker.makeAttempt(unit, lifetimeMs, versionGuardOf(body)))
         return created(reply, attemptUrl(attempt), await attemptJson(attempt))
       },
     },

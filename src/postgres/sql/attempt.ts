@@ -125,10 +125,13 @@ export function releaseAttemptSql(
  * that is still pending expires: it lost its lease, and left pending it could still finish, so
  * two workers would each be told they had finished the unit.
  */
-export function makeAttemptSql(unitId: string, workerId: string, now: Date, expiration: Date): RawBuilder<{ id: string }> {
+export function makeAttemptSql(unitId: string, workerId: string, now: Date, expiration: Date, ifVersion?: number): RawBuilder<{ id: string }> {
+  // Under FOR UPDATE a row changed meanwhile is checked again once its lock is ours, so the
+  // guard compares with the version the attempt is made on.
   return sql<{ id: string }>`
     WITH locked AS (
-      SELECT id, work_spec_id, active_attempt_id FROM work_unit WHERE id = ${unitId} FOR UPDATE
+      SELECT id, work_spec_id, active_attempt_id FROM work_unit
+      WHERE id = ${unitId} AND (${ifVersion ?? null}::bigint IS NULL OR version = ${ifVersion ?? null}::bigint) FOR UPDATE
     ), displaced AS (
       UPDATE attempt a SET status = 'expired', end_time = LEAST(a.expiration_time, ${now})
       FROM locked l WHERE a.work_unit_id = l.id AND a.id = l.active_attempt_id AND a.status = 'pending'
@@ -142,6 +145,11 @@ export function makeAttemptSql(unitId: string, workerId: string, now: Date, expi
       FROM made WHERE work_unit.id = made.work_unit_id
     )
     SELECT id::text FROM made`
+}
+
+/** A unit's version, or no row when it is gone. */
+export function unitVersionSql(unitId: string): RawBuilder<{ version: string }> {
+  return sql<{ version: string }>`SELECT version::text FROM work_unit WHERE id = ${unitId}`
 }
 
 /**

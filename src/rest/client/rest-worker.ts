@@ -1,4 +1,4 @@
-import type { Attempt, AttemptRequest, WorkUnit, Worker, WorkerUpdate } from '../../coordinate/api.js'
+import type { Attempt, AttemptRequest, VersionGuard, WorkUnit, Worker, WorkerUpdate } from '../../coordinate/api.js'
 import type { DataDict } from '../../coordinate/data.js'
 import { InvalidInputError, WrongBackendError } from '../../coordinate/errors.js'
 import { dataFromJson } from '../data-json.js'
@@ -93,11 +93,12 @@ export class RestWorker implements Worker {
     return (answer.attempts as unknown[]).map((a) => attemptFromJson(this.namespace, a))
   }
 
-  /** Starts an attempt on a unit whatever its state. */
-  async makeAttempt(unit: WorkUnit, lifetimeMs?: number): Promise<Attempt> {
+  /** Starts an attempt on a unit whatever its state, or only at `guard.ifVersion`. */
+  async makeAttempt(unit: WorkUnit, lifetimeMs?: number, guard?: VersionGuard): Promise<Attempt> {
     if (!(unit instanceof RestWorkUnit) || unit.workSpec.namespace.coordinate !== this.namespace.coordinate) throw new WrongBackendError()
     const body: Record<string, unknown> = { work_spec: unit.workSpec.name, work_unit: encodeName(unit.key) }
     if (lifetimeMs !== undefined) body.lifetime_ms = finite(lifetimeMs, 'lifetimeMs')
+    if (guard?.ifVersion !== undefined) body.if_version = guard.ifVersion
     return attemptFromJson(this.namespace, await this.#transport.call('POST', `${this.url}/make_attempt`, { body }), unit)
   }
 
