@@ -3,6 +3,7 @@ import { benchCache } from './cache.js'
 import { benchClaimLoop } from './claim-loop.js'
 import { benchCliLoad } from './cli-load.js'
 import { benchDashboard } from './dashboard.js'
+import { benchHeapGrowth } from './heap-growth.js'
 import { benchHttp } from './http.js'
 import { benchJobserver } from './jobserver.js'
 import { benchPickupTrace } from './pickup-trace.js'
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<void>> = {
   'cli-load': benchCliLoad,
   startup: benchStartup,
   dashboard: benchDashboard,
+  'heap-growth': benchHeapGrowth,
 }
 
 const chosen = process.argv.slice(2)
