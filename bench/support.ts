@@ -78,33 +78,10 @@ export async function describeMachine(): Promise<void> {
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; node ${process.version}; PostgreSQL ${rows[0]?.server_version}`)
 }
 
-/** WAL written so far by the whole server: records and bytes (pg_stat_wal, PostgreSQL 14+). */
-export interface WalUsage {
-  records: number
-  bytes: number
-}
-
-/** Reads the server's WAL counters, or undefined where pg_stat_wal does not exist. */
-export async function walUsage(pool: pg.Pool): Promise<WalUsage | undefined> {
-  try {
-    const { rows } = await pool.query<{ records: string; bytes: string }>('SELECT wal_records::text AS records, wal_bytes::text AS bytes FROM pg_stat_wal')
-    const row = rows[0]
-    return row && { records: Number(row.records), bytes: Number(row.bytes) }
-  } catch {
-    return undefined
-  }
-}
-
-/** WAL per unit of work between two readings, as "19.1 records, 1665 B". */
-export function walPerUnit(before: WalUsage | undefined, after: WalUsage | undefined, units: number): string {
-  if (!before || !after || units === 0) return 'n/a'
-  return `${((after.records - before.records) / units).toFixed(1)} records, ${Math.round((after.bytes - before.bytes) / units)} B`
-}
-
 /**
- * Waits until no other client of the meter's database is connected. Backends report their WAL
- * counters about once a second and when they exit, so a reading taken after the loop's
- * connections have gone counts a loop shorter than that too.
+ * Waits until no other client of the meter's database is connected. Backends report their
+ * statistics counters about once a second and when they exit, so a reading taken after the
+ * loop's connections have gone counts a loop shorter than that too.
  */
 export async function clientsGone(meter: pg.Pool, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs

@@ -3,6 +3,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import * as baseline from '../../migrations/0001_baseline.js'
 import * as fewerClaimWrites from '../../migrations/0002_fewer_claim_writes.js'
 import * as unitCounts from '../../migrations/0003_unit_counts.js'
+import * as roomForHotUpdates from '../../migrations/0004_room_for_hot_updates.js'
 import {
   LOCK_STORED_FUNCTIONS_VERSION_SQL,
   STORED_FUNCTIONS_VERSION_SQL,
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_baseline': baseline,
   '0002_fewer_claim_writes': fewerClaimWrites,
   '0003_unit_counts': unitCounts,
+  '0004_room_for_hot_updates': roomForHotUpdates,
 }
 
 /** The name of the newest migration: a schema that has it applied is up to date. */

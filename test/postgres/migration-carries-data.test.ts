@@ -13,7 +13,8 @@ import { withSchemaClient } from '../support/schema-client.js'
 // release's code left its rows (units in every state, attempts in every status, with the
 // baseline's `active` flag on each, workers with a parent), then opened by the current code:
 // the migrations after the baseline must carry every row across so that each read answers as
-// before, and the next claim and completion work on the old rows.
+// before, and the next claim and completion work on the old rows. They rewrite no table (a
+// rewrite would lock a large store for as long as it copies): every row keeps its place.
 
 const SCHEMA = 'coordinate'
 const T0 = Date.UTC(2026, 0, 1)
@@ -100,11 +101,26 @@ describe('a database filled under the baseline schema, then migrated (real serve
     })
   }
 
+  /** Where each unit and attempt row is stored, and the two tables' storage parameters. */
+  const storage = () =>
+    withSchemaClient(url, async (client) => ({
+      places: (await client.query(`SELECT 'unit ' || id || ' ' || ctid AS place FROM work_unit UNION ALL SELECT 'attempt ' || id || ' ' || ctid FROM attempt ORDER BY 1`)).rows,
+      options: (await client.query(`SELECT relname, reloptions FROM pg_class WHERE oid IN ('work_unit'::regclass, 'attempt'::regclass) ORDER BY relname`)).rows,
+    }))
+
   it.runIf(url !== undefined)('reads every unit, attempt and worker as before, then claims and completes', async () => {
     const ids = await fillBaseline()
+    const before = await storage()
     const clock = new FakeClock(T0)
     const coordinate = await openCoordinate({ databaseUrl: url, clock, leaseSweepMs: 0 })
     try {
+      // Room for HOT updates (0004) on pages filled from now on; the old rows stay put.
+      const after = await storage()
+      expect(after.places).toEqual(before.places)
+      expect(after.options).toEqual([
+        { relname: 'attempt', reloptions: ['fillfactor=50'] },
+        { relname: 'work_unit', reloptions: ['fillfactor=40'] },
+      ])
       const ns = await coordinate.namespace('old')
       const spec = await ns.workSpec('spec')
       const units = new Map((await spec.workUnits()).map((unit) => [unit.name, unit]))

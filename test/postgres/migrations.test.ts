@@ -53,6 +53,7 @@ const EFFECTS: Record<string, SchemaChange> = {
       ),
       ...column('path_lock', 'key bytea not null, owner text not null, deadline timestamp with time zone not null'),
       ...column('coordinate_stored_functions', 'one_row boolean not null, hash text not null'),
+      'storage work_unit fillfactor=80',
       'index namespace_pkey ON namespace (id)',
       'index namespace_name_key ON namespace (name)',
       'index work_spec_pkey ON work_spec (id)',
@@ -91,8 +92,9 @@ const EFFECTS: Record<string, SchemaChange> = {
     ],
   },
   '0002_fewer_claim_writes': {
-    adds: ['index attempt_pkey ON attempt (work_unit_id, id)'],
+    adds: ['index attempt_pkey ON attempt (work_unit_id, id)', 'storage attempt fillfactor=70', 'storage work_unit fillfactor=60'],
     drops: [
+      'storage work_unit fillfactor=80',
       'index attempt_pkey ON attempt (id)',
       'index attempt_work_unit ON attempt (work_unit_id)',
       'index attempt_worker_active ON attempt (worker_id) WHERE active',
@@ -103,6 +105,7 @@ const EFFECTS: Record<string, SchemaChange> = {
     adds: [
       ...column('work_unit_count', 'work_spec_id bigint not null, state text not null, n bigint not null'),
       ...column('work_unit_count_delta', 'work_spec_id bigint not null, state text not null, n bigint not null'),
+      'storage work_unit_count_delta autovacuum_vacuum_scale_factor=0, autovacuum_vacuum_threshold=2000',
       'index work_unit_count_pkey ON work_unit_count (work_spec_id, state)',
       'index work_unit_not_before ON work_unit (work_spec_id, not_before) WHERE (not_before IS NOT NULL)',
       'function fold_work_unit_counts()',
@@ -111,6 +114,10 @@ const EFFECTS: Record<string, SchemaChange> = {
       'trigger work_unit.work_units_counted_update AFTER UPDATE STATEMENT count_work_units',
       'trigger work_unit.work_units_counted_delete AFTER DELETE STATEMENT count_work_units',
     ],
+  },
+  '0004_room_for_hot_updates': {
+    adds: ['storage attempt fillfactor=50', 'storage work_unit fillfactor=40'],
+    drops: ['storage attempt fillfactor=70', 'storage work_unit fillfactor=60'],
   },
 }
 
@@ -141,6 +148,10 @@ async function describeSchema(db: Kysely<unknown>): Promise<string[]> {
            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE c.relnamespace = ${SCHEMA}::regnamespace AND c.relkind = 'r'
+    UNION ALL
+    -- Storage parameters (fillfactor, autovacuum) are part of what a migration sets.
+    SELECT 'storage ' || relname || ' ' || array_to_string(reloptions, ', ')
+      FROM pg_class WHERE relnamespace = ${SCHEMA}::regnamespace AND reloptions IS NOT NULL
     UNION ALL
     SELECT 'index ' || replace(replace(pg_get_indexdef(i.indexrelid), 'CREATE UNIQUE INDEX ', ''), 'CREATE INDEX ', '')
       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = ${SCHEMA}::regnamespace
