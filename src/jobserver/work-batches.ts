@@ -2,7 +2,7 @@ import type { Attempt, AttemptCompletion, Namespace, WorkSpec } from '../coordin
 import { type DataDict, workUnitKeyId } from '../coordinate/data.js'
 import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
-import { Coalescer, type Settled, settle } from './coalescer.js'
+import { Coalescer, type Settled, settle } from '../coordinate/coalescer.js'
 
 // Statements of each kind in flight at once. With one, at max_jobs 100 (every connection always
 // waiting on an update) each completion queued behind the last and the loop ran slower than

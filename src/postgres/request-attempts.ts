@@ -18,7 +18,8 @@ import type { SpecsFingerprint } from './remembered-choices.js'
 import type { Store } from './store.js'
 import { metaFromRow } from './work-spec-meta-store.js'
 import { type ClaimRow, addContinuousUnitSql, schedulerInputsSql } from './sql/claim.js'
-import { CLAIM_WITH_DATA_SQL, type ClaimWithDataRow } from './sql/claim-with-data.js'
+import type { ClaimWithDataRow } from './sql/claim-with-data.js'
+import { claimBatched } from './claim-batches.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
@@ -38,7 +39,8 @@ interface Candidate extends SchedulerCandidate {
  * up to N of its available units in claim order with FOR UPDATE SKIP LOCKED, insert their
  * attempts and mark them pending, all in one call. Specs with max_running lock their own row
  * first so the cap holds exactly across processes. When the last choice for the same request
- * followed from meta alone, the claim goes straight to that spec in one round trip.
+ * followed from meta alone, the claim goes straight to that spec in one round trip. Claims that
+ * many workers make at once share one statement and commit (./claim-batches.ts).
  */
 export async function requestAttempts(worker: PostgresWorker, request: AttemptRequest): Promise<Attempt[]> {
   validateAttemptRequest(request)
@@ -128,18 +130,18 @@ async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWor
   const { maxRunning, maxRetries } = target.meta
   const check = target.fingerprint
   const { notifications } = store
-  const rows = await store.call<ClaimWithDataRow>(CLAIM_WITH_DATA_SQL, [
-    target.id,
-    worker.id,
+  const rows = await claimBatched(store, {
+    specId: target.id,
+    workerId: worker.id,
     count,
     now,
     expiration,
     maxRunning,
-    maxRetries > 0,
-    worker.namespace.id,
-    check?.count ?? null,
-    check?.version ?? null,
-  ])
+    countAttempts: maxRetries > 0,
+    namespaceId: worker.namespace.id,
+    specCount: check?.count,
+    specVersion: check?.version,
+  })
   if (rows.length > 0) notifications?.unitsChanged(worker.namespace.name, target.name, rows.map((row) => row.unit_name))
   return rows
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { cacheCoordinate } from '../../src/cache/index.js'
 import type { AttemptCompletion, Namespace } from '../../src/coordinate/api.js'
 import { NotPendingError } from '../../src/coordinate/errors.js'
-import { settle } from '../../src/jobserver/coalescer.js'
+import { settle } from '../../src/coordinate/coalescer.js'
 import { WorkBatches } from '../../src/jobserver/work-batches.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 

@@ -130,6 +130,9 @@ const STORED_FUNCTIONS = [
   'function claim_work_units_with_data(p_spec bigint, p_worker bigint, p_limit integer, p_now timestamp with time zone, ' +
     'p_expiration timestamp with time zone, p_max_running integer, p_count_attempts boolean, p_namespace bigint, ' +
     'p_spec_count bigint, p_spec_version bigint)',
+  'function claim_work_units_for_workers(p_specs bigint[], p_workers bigint[], p_limits integer[], ' +
+    'p_nows timestamp with time zone[], p_expirations timestamp with time zone[], p_max_running integer[], ' +
+    'p_count_attempts boolean[], p_namespaces bigint[], p_spec_counts bigint[], p_spec_versions bigint[])',
   'function complete_attempts(p_unit_ids bigint[], p_ids bigint[], p_statuses text[], p_datas bytea[], ' +
     'p_now timestamp with time zone, p_allow_chaining boolean)',
   'function chained_outputs(p_unit_ids bigint[], p_ids bigint[])',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { SPEC_HAS_AVAILABLE_UNIT_FUNCTION } from './available-unit.js'
 import { CLAIM_FUNCTION } from './claim.js'
 import { CLAIM_WITH_DATA_FUNCTION } from './claim-with-data.js'
+import { CLAIM_FOR_WORKERS_FUNCTION } from './claim-for-workers.js'
 import { CHAINED_OUTPUTS_FUNCTION, COMPLETE_FUNCTION } from './complete.js'
 import { UNIT_COUNTS_FUNCTION } from './unit-counts.js'
 
@@ -15,6 +16,7 @@ export const STORED_FUNCTIONS: readonly string[] = [
   SPEC_HAS_AVAILABLE_UNIT_FUNCTION,
   CLAIM_FUNCTION,
   CLAIM_WITH_DATA_FUNCTION,
+  CLAIM_FOR_WORKERS_FUNCTION,
   COMPLETE_FUNCTION,
   CHAINED_OUTPUTS_FUNCTION,
   UNIT_COUNTS_FUNCTION,

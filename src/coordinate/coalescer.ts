@@ -8,9 +8,9 @@ interface Waiting<I, O> {
 }
 
 /**
- * Gathers calls from many connections into batches. At most `maxInFlight` batches run at
- * once; calls made while they run wait, and go together in the next batch as soon as one
- * returns. An idle coalescer sends a call at once, so a quiet daemon pays no added latency; a
+ * Gathers concurrent calls (from many connections or workers) into batches. At most
+ * `maxInFlight` batches run at once; calls made while they run wait, and go together in the
+ * next batch as soon as one returns. An idle coalescer sends a call at once, so a quiet process pays no added latency; a
  * busy one sends fewer, larger statements, each one round trip and one commit, instead of
  * queuing one statement per request on the pool and the WAL flush.
  */

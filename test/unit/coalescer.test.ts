@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Coalescer, type Settled, settle } from '../../src/jobserver/coalescer.js'
+import { Coalescer, type Settled, settle } from '../../src/coordinate/coalescer.js'
 
 /** A batch runner whose batches finish when the test says, recording what each batch held. */
 function gated(): { coalescer: Coalescer<number, number>; batches: number[][]; release: () => void } {
