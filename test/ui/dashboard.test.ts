@@ -12,7 +12,9 @@ import { startDashboardHarness } from './harness.js'
 const missing = browserMissing()
 if (missing !== null) console.warn(missing)
 
-const LIVE_MS = 5000
+// How long a change may take to show: a bound, not a wait. 5 s was exceeded once in CI while
+// Chromium shared two cores with the rest of the suite.
+const LIVE_MS = 15_000
 
 describe.skipIf(missing !== null)('dashboard in Chromium', async () => {
   const h = await startDashboardHarness()
