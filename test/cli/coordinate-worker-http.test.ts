@@ -4,7 +4,7 @@ import { type DaemonHandle, runDaemon } from '../../src/cli/daemon.js'
 import { restCoordinate } from '../../src/rest/index.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { whenTrue } from '../support/when-true.js'
-import { runTs } from '../worker/child-process.js'
+import { expectGracefulStop, runTs } from '../worker/child-process.js'
 
 const CLI = 'src/cli/coordinate-worker.ts'
 const TOKEN = 'worker-test-token'
@@ -44,11 +44,7 @@ describe.runIf(url !== undefined)('coordinate-worker --http', async () => {
     expect(await (await spec.workUnit('b')).data()).toEqual({ greeting: 'hello bob' })
     expect(await worker.active()).toBe(true)
     expect(await worker.mode()).toBe('run')
-    child.kill('SIGTERM')
-    const { code, stdout } = await child.exited
-    expect(code).toBe(0)
-    expect(stdout).toMatch(/"msg":"stopped"/)
-    expect(await worker.active()).toBe(false)
+    await expectGracefulStop(child, worker)
   }, 60_000)
 
   it('exits 1 with the refusal when the token is wrong', async () => {

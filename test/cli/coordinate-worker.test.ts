@@ -3,7 +3,7 @@ import { UsageError } from '../../src/cli/options.js'
 import { WORKER_USAGE, parseWorkerCommandLine } from '../../src/cli/worker-command-line.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { whenTrue } from '../support/when-true.js'
-import { runTs } from '../worker/child-process.js'
+import { expectGracefulStop, runTs } from '../worker/child-process.js'
 
 const CLI = 'src/cli/coordinate-worker.ts'
 
@@ -84,10 +84,6 @@ describe('coordinate-worker process', async () => {
     await whenTrue(coordinate.changes(), async () => (await spec.countWorkUnitStatus()).finished === 2)
     expect(await (await spec.workUnit('b')).data()).toEqual({ greeting: 'hello bob' })
     expect(await worker.active()).toBe(true)
-    child.kill('SIGTERM')
-    const { code, stdout } = await child.exited
-    expect(code).toBe(0)
-    expect(stdout).toMatch(/"msg":"stopped"/)
-    expect(await worker.active()).toBe(false)
+    await expectGracefulStop(child, worker)
   }, 60_000)
 })

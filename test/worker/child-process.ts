@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -38,4 +39,13 @@ export function runTs(script: string, args: string[], env: NodeJS.ProcessEnv = {
     printed: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise((resolve) => watchers.push({ text, resolve }))),
     kill: (signal) => child.kill(signal),
   }
+}
+
+/** Sends SIGTERM to a worker process and checks it stops cleanly: exit 0, "stopped" logged, the worker deactivated. */
+export async function expectGracefulStop(child: Child, worker: { active(): Promise<boolean> }): Promise<void> {
+  child.kill('SIGTERM')
+  const { code, stdout } = await child.exited
+  expect(code).toBe(0)
+  expect(stdout).toMatch(/"msg":"stopped"/)
+  expect(await worker.active()).toBe(false)
 }
