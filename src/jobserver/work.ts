@@ -1,11 +1,11 @@
 import type { Attempt, AttemptRequest, Namespace, VersionGuard, WorkUnit, Worker } from '../coordinate/api.js'
-import { SECOND } from '../coordinate/clock.js'
+import { type Clock, SECOND } from '../coordinate/clock.js'
 import { type DataDict, Tuple, workUnitKeyId, workUnitKeyName } from '../coordinate/data.js'
 import { InvalidInputError, LostLeaseError, NotPendingError, VersionConflictError } from '../coordinate/errors.js'
 import { MAX_UNITS_PER_REQUEST } from '../coordinate/limits.js'
 import { validateAttemptRequest } from '../coordinate/request-validation.js'
 import { validateOptionalDataDict } from '../coordinate/validation.js'
-import { snapshotData } from '../coordinate/work-unit-snapshot.js'
+import { snapshotData, snapshotStatus } from '../coordinate/work-unit-snapshot.js'
 import { findWorkSpec, findWorkUnit, noSuchWorkSpec, noSuchWorkUnit } from './lookups.js'
 import { LeasedAttempts } from './leased-attempts.js'
 import { WorkBatches } from './work-batches.js'
@@ -95,7 +95,7 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
       // In-band, as Python answers it: its client's retry loops log and go on.
       if (!unit) return [false, noSuchWorkUnit(workUnitKeyName(key))]
       leased.forget(name, key)
-      return ok(await updateWorkUnitSettled(namespace, unit, update, request))
+      return ok(await updateWorkUnitSettled(namespace, unit, update, request, clock))
     }),
   }
 }
@@ -147,10 +147,10 @@ interface UnitUpdate {
 const UPDATE_TRIES = 5
 
 /** updateWorkUnit, decided again from a fresh read when the unit changed under it. */
-async function updateWorkUnitSettled(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
+async function updateWorkUnitSettled(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext, clock: Clock): Promise<boolean> {
   for (let tries = 1; ; tries++) {
     try {
-      return await updateWorkUnit(namespace, unit, update, request)
+      return await updateWorkUnit(namespace, unit, update, request, clock.now())
     } catch (error) {
       const changedUnderUs = error instanceof VersionConflictError || error instanceof NotPendingError || error instanceof LostLeaseError
       if (!changedUnderUs || tries >= UPDATE_TRIES) throw error
@@ -165,13 +165,14 @@ async function updateWorkUnitSettled(namespace: Namespace, unit: WorkUnit, updat
  * state, so it is never made on a unit that moved on meanwhile (claimed by another worker, or
  * finished: the late finish would be told it landed too).
  */
-async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext): Promise<boolean> {
+async function updateWorkUnit(namespace: Namespace, unit: WorkUnit, update: UnitUpdate, request: RequestContext, now: Date): Promise<boolean> {
   const { status, data } = update
-  // The unit's status is the active attempt's (expired and retryable read as available); through
-  // the cache it comes from the snapshot the lookup just made, so only a unit with an attempt
-  // costs a query for it. The version is read first: a change after it fails the guard below.
-  const guard = { ifVersion: (await unit.snapshot()).version }
-  const unitStatus = await unit.status()
+  // The unit's status (the active attempt's; expired and retryable read as available) and the
+  // version that guards a forced attempt come from one row; through the cache, from the
+  // snapshot the lookup just made.
+  const snapshot = await unit.snapshot()
+  const guard = { ifVersion: snapshot.version }
+  const unitStatus = snapshotStatus(snapshot, now)
   let current: 'pending' | 'finished' | 'failed' | null =
     unitStatus === 'pending' || unitStatus === 'finished' || unitStatus === 'failed' ? unitStatus : null
   let attempt = current === null ? null : await unit.activeAttempt()
