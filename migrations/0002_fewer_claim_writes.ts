@@ -50,6 +50,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE attempt ADD CONSTRAINT attempt_pkey PRIMARY KEY (id)`.execute(db)
   await sql`CREATE INDEX attempt_work_unit ON attempt (work_unit_id)`.execute(db)
   await sql`DROP FUNCTION IF EXISTS complete_attempts, chained_outputs`.execute(db)
+  // So that opening the schema again installs the stored functions this one dropped.
+  await sql`UPDATE coordinate_stored_functions SET hash = ''`.execute(db)
   await sql`ALTER TABLE attempt ADD COLUMN active boolean NOT NULL DEFAULT true`.execute(db)
   await sql`UPDATE attempt SET active = (status = 'pending')`.execute(db)
   await sql`CREATE INDEX attempt_worker_active ON attempt (worker_id) WHERE active`.execute(db)

@@ -1,6 +1,5 @@
 import type { AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
-import { assertDataDict } from '../coordinate/data.js'
 import { WrongBackendError } from '../coordinate/errors.js'
 import { RENEW_SQL, type RenewRow } from './sql/renew.js'
 import type { Store } from './store.js'
@@ -19,7 +18,6 @@ export async function renewAttempts(store: Store, renewals: readonly AttemptRene
   for (const { attempt, extendMs, data } of renewals) {
     const owner = attempt as { workUnit?: { id?: unknown }; worker?: { namespace?: { store?: unknown } } }
     if (owner.worker?.namespace?.store !== store) throw new WrongBackendError()
-    if (data !== undefined && data !== null) assertDataDict(data)
     unitIds.push(String(owner.workUnit?.id))
     ids.push(attempt.id)
     datas.push(data === undefined || data === null ? null : Buffer.from(encodeData(data)))

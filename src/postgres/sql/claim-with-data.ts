@@ -46,6 +46,10 @@ export const CLAIM_WITH_DATA_FUNCTION = `
     END
     $$`
 
-/** The claim call with data; the parameters are CLAIM_SQL's. */
+/**
+ * The claim call, with each unit's data. Parameters: spec, worker, limit, now, lease end,
+ * max_running, count attempts, namespace, remembered spec count and version (or nulls). Fixed
+ * text, so it runs as one prepared statement per connection (Store.call).
+ */
 export const CLAIM_WITH_DATA_SQL = `SELECT unit_id::text, unit_name, attempt_id::text, num_attempts, data
   FROM claim_work_units_with_data($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)`

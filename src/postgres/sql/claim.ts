@@ -58,7 +58,7 @@ export function addContinuousUnitSql(specId: string, now: Date, next: Date, name
     ON CONFLICT (work_spec_id, name) DO NOTHING`
 }
 
-/** A row of CLAIM_SQL: one claimed unit and its new attempt. */
+/** A row of claim_work_units: one claimed unit and its new attempt. */
 export interface ClaimRow {
   unit_id: string
   unit_name: Uint8Array
@@ -66,14 +66,6 @@ export interface ClaimRow {
   /** The unit's attempts including this one; counted only when asked for (max_retries). */
   num_attempts: number
 }
-
-/**
- * The claim call. Parameters: spec, worker, limit, now, lease end, max_running, count attempts,
- * namespace, remembered spec count and version (or nulls). Fixed text, so it runs as one
- * prepared statement per connection (Store.call).
- */
-export const CLAIM_SQL = `SELECT unit_id::text, unit_name, attempt_id::text, num_attempts
-  FROM claim_work_units($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)`
 
 // The claim proper: the unit is updated first and names its attempt's id, so the attempt's
 // insert needs no join back to the unit (fewer plan nodes, and plan set-up is much of what a

@@ -25,7 +25,8 @@ export const RENEW_SQL = `
     SELECT a.id, a.work_unit_id, i.data, i.expiration, (u.active_attempt_id IS NOT DISTINCT FROM a.id) AS is_active
     FROM input i JOIN attempt a ON a.work_unit_id = i.unit_id AND a.id = i.id JOIN work_unit u ON u.id = a.work_unit_id
     WHERE a.status = 'pending' AND a.expiration_time >= $5
-    ORDER BY a.id
+    -- The one lock order (lock-order.ts): by (unit, attempt), as a completion batch takes them.
+    ORDER BY a.work_unit_id, a.id
     FOR UPDATE OF a, u
   ), renewed AS (
     UPDATE attempt SET
