@@ -1,7 +1,8 @@
 import type { Attempt, AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome } from '../coordinate/api.js'
-import { CoordinateError, InvalidInputError } from '../coordinate/errors.js'
+import { GoneError, InvalidInputError, NoSuchWorkSpecError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import { validateAttemptCompletions, validateRenewal } from '../coordinate/request-validation.js'
 import { optionalDataFromJson } from './data-json.js'
+import { decodeName } from './names.js'
 import { bodyObject, numberField, stringField } from './request-input.js'
 import type { Resolver } from './resolver.js'
 import { resource } from './resource.js'
@@ -12,8 +13,6 @@ const N = '/namespace/:ns'
 // The path of an attempt inside a bulk request, as the API hands it out.
 const ATTEMPT_PATH = /^\/namespace\/([^/]+)\/work_spec\/([^/]+)\/work_unit\/([^/]+)\/attempt\/([^/]+)$/
 const MAX_ITEMS = 10_000
-// Errors that mean an attempt URL names nothing any more (its unit or spec was deleted).
-const GONE_CODES = new Set(['GONE', 'NO_SUCH_WORK_SPEC', 'NO_SUCH_WORK_UNIT', 'NO_SUCH_ATTEMPT'])
 
 /** The bulk attempt routes: complete_attempts (all or nothing) and renew_attempts (one outcome each). */
 export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): void {
@@ -77,8 +76,8 @@ async function attemptAt(resolver: Resolver, ns: Namespace, url: unknown, field:
   const parts = ATTEMPT_PATH.exec(stringField(url, `${field}.attempt_url`) ?? '')
   if (parts === null) throw new InvalidInputError(`${field}.attempt_url is not an attempt URL`)
   const [, nsPart, spec, unit, attempt] = parts
-  const attemptNs = await resolver.namespace({ ns: nsPart! })
-  if (attemptNs.name !== ns.name) throw new InvalidInputError(`${field} is an attempt of another namespace`)
+  // Compared by name: resolving another namespace would create it.
+  if (decodeName(nsPart!, `${field}.attempt_url`) !== ns.name) throw new InvalidInputError(`${field} is an attempt of another namespace`)
   return resolver.attempt({ ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! })
 }
 
@@ -87,7 +86,8 @@ async function attemptOrGone(resolver: Resolver, ns: Namespace, url: unknown, fi
   try {
     return await attemptAt(resolver, ns, url, field)
   } catch (error) {
-    if (error instanceof CoordinateError && GONE_CODES.has(error.code)) return undefined
+    // Its unit or spec was deleted (a missing attempt is a GoneError too).
+    if (error instanceof GoneError || error instanceof NoSuchWorkSpecError || error instanceof NoSuchWorkUnitError) return undefined
     throw error
   }
 }

@@ -166,6 +166,19 @@ describe('bad input', () => {
     await stillServing()
   })
 
+  it('refuses a bulk item naming an attempt of another namespace, and creates no namespace for it', async () => {
+    const url = '/namespace/never-made/work_spec/s/work_unit/u/attempt/1'
+    for (const route of ['renew_attempts', 'complete_attempts']) {
+      const json = route === 'renew_attempts' ? { renewals: [{ attempt_url: url, extend_ms: 1000 }] } : { completions: [{ attempt_url: url, status: 'finished' }] }
+      const answer = await send(base, 'POST', `/namespace/bulk-home/${route}`, { json })
+      expect(answer.status, route).toBe(400)
+      expect(answer.body, route).toMatchObject({ error: 'INVALID_INPUT', message: expect.stringContaining('another namespace') })
+    }
+    const listed = (await send(base, 'GET', '/namespace')).body as { namespaces: { name: string }[] }
+    expect(listed.namespaces.map((ns) => ns.name)).not.toContain('never-made')
+    await stillServing()
+  })
+
   it('refuses bad names: invalid base64, invalid UTF-8, too long', async () => {
     for (const [path, what] of [
       ['/namespace/-%21%21/work_spec', 'not base64url'],
