@@ -128,7 +128,14 @@ export class NamespaceProxy implements Namespace {
   async renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
     validateAttemptRenewals(renewals)
     const backend = renewals.map((r) => (r.attempt instanceof AttemptProxy ? { ...r, attempt: r.attempt.backend } : r))
-    const outcomes = await (await this.#slot.get()).renewAttempts(backend)
+    let outcomes: RenewalOutcome[]
+    try {
+      outcomes = await (await this.#slot.get()).renewAttempts(backend)
+    } catch (error) {
+      // As for completions: an error that came with the connection may follow a commit.
+      for (const { attempt } of renewals) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
+      throw error
+    }
     renewals.forEach(({ attempt }, i) => {
       // Both write the attempt: a renewal moves the unit's lease, a lost lease expires the attempt.
       const wrote = outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'
