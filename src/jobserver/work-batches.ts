@@ -1,6 +1,6 @@
 import type { Attempt, AttemptCompletion, Namespace, WorkSpec } from '../coordinate/api.js'
 import { type DataDict, workUnitKeyId } from '../coordinate/data.js'
-import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
+import { ClosedError, DatabaseUnavailableError, GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
 import type { WorkUnitSnapshot } from '../coordinate/work-unit-snapshot.js'
 import { Coalescer, type Settled, settle } from '../coordinate/coalescer.js'
 
@@ -48,8 +48,10 @@ export class WorkBatches {
 }
 
 /**
- * Completes a batch in one call. The call is all or nothing, so when one attempt in it was no
- * longer pending nothing changed, and each completion is tried alone to get its own answer.
+ * Completes a batch in one call. The call is all or nothing, so when it fails for one of its
+ * completions (an attempt no longer pending, one unit's chaining refused) nothing changed, and
+ * each completion is tried alone to get its own answer. A failure of the database itself is
+ * every request's: its outcome may be unknown, and a retry would not be blind-safe.
  */
 async function completeBatch(namespace: Namespace, batch: AttemptCompletion[]): Promise<Settled<void>[]> {
   const distinct = new Set(batch.map((c) => c.attempt.id)).size === batch.length
@@ -58,7 +60,7 @@ async function completeBatch(namespace: Namespace, batch: AttemptCompletion[]): 
       await namespace.completeAttempts(batch)
       return batch.map(() => ({ ok: true, value: undefined }))
     } catch (error) {
-      if (!isNotPending(error)) throw error
+      if (error instanceof DatabaseUnavailableError || error instanceof ClosedError) throw error
     }
   }
   // One after the other: two completions of one attempt must not race each other.

@@ -59,6 +59,23 @@ describe('WorkBatches', () => {
     expect(states).toEqual(['finished', 'failed', 'finished', 'finished'])
   })
 
+  it('tries each completion alone when a batch fails for one of them for another reason, so only that one fails', async () => {
+    const { ns } = await countedNamespace('one-refused')
+    const attempts = await claimOneEach(ns, 4, 4)
+    const refused = attempts[2]!
+    // A failure tied to one completion that is not NotPending (a chaining error, say).
+    const complete = ns.completeAttempts.bind(ns)
+    ns.completeAttempts = async (completions) => {
+      if (completions.some((c) => c.attempt.id === refused.id)) throw new Error('refused for this unit')
+      return complete(completions)
+    }
+    const batches = new WorkBatches(ns)
+    const outcomes = await Promise.all(attempts.map((a) => settle(() => batches.complete(a, 'finished', undefined))))
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, false, true])
+    expect(outcomes[2]!.ok === false && (outcomes[2]!.error as Error).message).toBe('refused for this unit')
+    expect(await Promise.all(attempts.map((a) => a.status()))).toEqual(['finished', 'finished', 'pending', 'finished'])
+  })
+
   it('reads the claimed units of requests made together in one query, each request getting its own', async () => {
     const ns = await cache.namespace('reads')
     const spec = await ns.setWorkSpec({ name: 's' })
