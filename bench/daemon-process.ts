@@ -9,8 +9,6 @@ export interface DaemonProcess {
   url: string
   /** Its CBOR-RPC port. */
   rpcPort: number
-  /** Its process id. */
-  pid: number | undefined
   /** CPU time (user + system) it has used so far, in ms; undefined off Linux. */
   cpuMs(): number | undefined
   /** SIGTERM, then wait for it to exit. */
@@ -56,7 +54,7 @@ export async function startDaemonProcess(databaseUrl: string, options: DaemonPro
     child.once('exit', (code) => reject(new Error(`coordinated exited with ${code} before listening`)))
   })
   child.stdout!.resume()
-  return { url, rpcPort, pid: child.pid, cpuMs: () => processCpuMs(child.pid), stop: () => stopChild(child) }
+  return { url, rpcPort, cpuMs: () => processCpuMs(child.pid), stop: () => stopChild(child) }
 }
 
 /** A process's user + system CPU from /proc, in ms; undefined where there is no /proc. */

@@ -8,7 +8,7 @@ import { restCoordinate } from '../rest/client/rest-coordinate.js'
 import type { TaskList } from '../worker/options.js'
 import { type WorkerRuntime, runWorkers } from '../worker/runtime.js'
 import { loadTaskModule } from './task-module.js'
-import { UsageError } from './options.js'
+import { UsageError } from './usage-error.js'
 import { stopOnSignals } from './signals.js'
 import { WORKER_USAGE, type WorkerCommandLine, parseWorkerCommandLine } from './worker-command-line.js'
 

@@ -71,7 +71,6 @@ ${ExitCode.listen} cannot listen on --listen; ${ExitCode.database} cannot open t
 in time; ${ExitCode.failed} anything else; 130/143 a second SIGINT/SIGTERM.
 `
 
-export { UsageError }
 
 type FlagsConfig = NonNullable<ParseArgsConfig['options']>
 type Flags<T extends FlagsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>['values']
@@ -144,7 +143,8 @@ export function parseListen(text: string, flag = '--listen'): { host: string; po
   return { host, port }
 }
 
-function parseCount(text: string, flag: string): number {
+/** A flag's whole number of at least 1; UsageError otherwise. */
+export function parseCount(text: string, flag: string): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not ${text}`)
   return Number(text)
 }

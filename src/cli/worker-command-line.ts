@@ -1,6 +1,7 @@
 import type { LevelWithSilent } from 'pino'
 import { LOG_LEVELS, isLogLevel } from './logging.js'
-import { UsageError, parseFlags } from './options.js'
+import { parseCount, parseFlags } from './options.js'
+import { UsageError } from './usage-error.js'
 
 /** Where the worker finds its work: the database itself, or a coordinated daemon's REST API. */
 export type WorkerTarget = { kind: 'database'; url: string } | { kind: 'http'; url: string; token?: string }
@@ -77,7 +78,7 @@ export function parseWorkerCommandLine(argv: readonly string[], env: NodeJS.Proc
     modulePath: values.module,
     target,
     namespace: values.namespace ?? '',
-    concurrency: count(values.concurrency ?? '8', '--concurrency'),
+    concurrency: parseCount(values.concurrency ?? '8', '--concurrency'),
     gracePeriodMs: seconds(values.grace ?? '10', '--grace', true),
     logLevel,
   }
@@ -110,12 +111,6 @@ function workerTarget(values: { 'database-url'?: string; http?: string; url?: st
   else throw new UsageError('give --database-url or --http (or set DATABASE_URL or COORDINATE_HTTP)')
   if (values.token !== undefined && target.kind !== 'http') throw new UsageError('--token goes with --http')
   return target
-}
-
-function count(text: string, flag: string): number {
-  const n = Number(text)
-  if (!/^\d+$/.test(text) || n < 1) throw new UsageError(`${flag} must be a positive whole number, not ${text}`)
-  return n
 }
 
 function seconds(text: string, flag: string, zeroAllowed: boolean): number {

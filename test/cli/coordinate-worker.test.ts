@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError } from '../../src/cli/options.js'
+import { UsageError } from '../../src/cli/usage-error.js'
 import { WORKER_USAGE, parseWorkerCommandLine } from '../../src/cli/worker-command-line.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { whenTrue } from '../support/when-true.js'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/cli/config.js'
-import { DEFAULT_DATA_DIR, USAGE, UsageError, parseCommandLine, parseListen } from '../../src/cli/options.js'
+import { DEFAULT_DATA_DIR, USAGE, parseCommandLine, parseListen } from '../../src/cli/options.js'
+import { UsageError } from '../../src/cli/usage-error.js'
 import { InvalidInputError } from '../../src/coordinate/errors.js'
 
 describe('coordinated command line', () => {
