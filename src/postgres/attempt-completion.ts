@@ -5,6 +5,7 @@ import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from
 import type { Executor, Store } from './store.js'
 import { chainIntoMissingSpecs, chainOutput } from './chained-output.js'
 import { countAttemptsSql } from './sql/attempt.js'
+import { compareIds } from './sql/lock-order.js'
 import { isPgError } from './migrate.js'
 import { CHAINED_OUTPUTS_SQL, CHAINS, COMPLETE_SQL, type ChainedOutputRow, NOT_PENDING } from './sql/complete.js'
 import type { PostgresAttempt } from './attempt.js'
@@ -84,12 +85,12 @@ async function whyNotPending(store: Store, unitIds: string[], ids: string[], exe
 function inLockOrder(completions: readonly AttemptCompletion[]): AttemptCompletion[] {
   const keyed = completions.map((c) => {
     const attempt = c.attempt as { id?: unknown; workUnit?: { id?: unknown } }
-    return { c, unit: idOf(attempt.workUnit?.id), id: idOf(attempt.id) }
+    return { c, unit: idText(attempt.workUnit?.id), id: idText(attempt.id) }
   })
-  keyed.sort((a, b) => (a.unit !== b.unit ? (a.unit < b.unit ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  keyed.sort((a, b) => compareIds(a.unit, b.unit) || compareIds(a.id, b.id))
   return keyed.map((k) => k.c)
 }
 
-function idOf(value: unknown): bigint {
-  return typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : -1n
+function idText(value: unknown): string {
+  return typeof value === 'string' ? value : ''
 }

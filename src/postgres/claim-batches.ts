@@ -1,6 +1,7 @@
 import { Coalescer, type Settled, settle } from '../coordinate/coalescer.js'
 import { ClosedError, DatabaseUnavailableError } from '../coordinate/errors.js'
 import type { Store } from './store.js'
+import { compareIds } from './sql/lock-order.js'
 import { CLAIM_WITH_DATA_SQL, type ClaimWithDataRow } from './sql/claim-with-data.js'
 import { CLAIM_FOR_WORKERS_SQL, type ClaimForWorkersRow } from './sql/claim-for-workers.js'
 
@@ -93,9 +94,4 @@ async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<Cla
   const byItem: ClaimWithDataRow[][] = items.map(() => [])
   for (const { request, ...row } of rows) byItem[order[request - 1] as number]?.push(row)
   return byItem.map((value) => ({ ok: true, value }))
-}
-
-/** Orders bigint ids given as decimal strings without parsing them. */
-function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 }

@@ -25,3 +25,8 @@ export function lockUnitsSql(unitIds: readonly string[]): RawBuilder<{ n: number
       WITH units AS (SELECT 1 FROM work_unit WHERE id = ANY(${unitIds}::bigint[]) ORDER BY id FOR UPDATE)
       SELECT (SELECT count(*) FROM units)::integer AS n`
 }
+
+/** Orders bigint ids given as decimal strings (no leading zeros) without parsing them, as the locks are taken. */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
