@@ -102,9 +102,9 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 
 /**
  * get_work's (spec, key, data) tuples. The data comes with the claim where the backend brings it
- * along (Postgres: Attempt.claimData); otherwise all attempts of one request share a spec, so
- * their data comes from one snapshot query, shared with concurrent get_work calls on the spec
- * (work-batches.ts), which through the cache also warms the snapshots update_work_unit reads.
+ * along (Postgres, and the cache over it: Attempt.claimData); over a backend that does not, all
+ * attempts of one request share a spec, so their data comes from one snapshot query, shared
+ * with concurrent get_work calls on the spec (work-batches.ts).
  */
 async function workTuples(batches: WorkBatches, attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
   const first = attempts[0]
