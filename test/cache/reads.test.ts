@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GoneError, HOUR, MINUTE, NoSuchWorkUnitError, SECOND } from '../../src/coordinate/index.js'
+import { GoneError, HOUR, MINUTE, NoSuchWorkUnitError, SECOND, VersionConflictError } from '../../src/coordinate/index.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { metricValue, openCache } from './support/open-cache.js'
 
@@ -231,5 +231,25 @@ describe('cached reads', () => {
     log.reset()
     await Promise.all(Array.from({ length: 10 }, () => spec.workUnit('other').catch(() => undefined)))
     expect(log.count('WorkSpec.workUnitSnapshots')).toBe(1)
+  })
+})
+
+describe('a refused version guard', () => {
+  it('drops the stale snapshot it was given, so the next read shows the unit as it is', async () => {
+    const { cache } = openCache(backend, clock)
+    const ns = await cache.namespace('guard-stale')
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    const unit = await spec.addWorkUnit('u', {})
+    const read = (await unit.snapshot()).version
+    // Another process claims and finishes the unit; this cache hears nothing of it (no change feed here).
+    const elsewhere = await backend.namespace('guard-stale')
+    const [theirs] = await (await elsewhere.worker('other')).requestAttempts()
+    await theirs!.finish({ by: 'other' })
+    expect((await unit.snapshot()).version).toBe(read)
+
+    const worker = await ns.worker('w')
+    await expect(worker.makeAttempt(unit, undefined, { ifVersion: read })).rejects.toBeInstanceOf(VersionConflictError)
+    expect((await unit.snapshot()).version).toBeGreaterThan(read)
+    expect(await unit.status()).toBe('finished')
   })
 })
