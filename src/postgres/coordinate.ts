@@ -60,7 +60,7 @@ export class PostgresCoordinate implements Coordinate {
     validateName(name, 'a namespace name')
     // Insert-or-select; empty when a racing insert hid both halves, so try again.
     for (;;) {
-      const row = await this.#store.row(namespaceIdSql(name))
+      const row = await this.#store.getOrCreate(namespaceIdSql(name))
       if (row) return new PostgresNamespace(this.#store, row.id, name)
     }
   }

@@ -62,7 +62,7 @@ export class PostgresNamespace implements Namespace {
     const now = this.store.now()
     const expiration = new Date(now.getTime() + DEFAULT_LEASE_MS)
     for (;;) {
-      const row = await this.store.row(workerIdSql(this.id, name, now, expiration))
+      const row = await this.store.getOrCreate(workerIdSql(this.id, name, now, expiration))
       if (row) return new PostgresWorker(this, row.id, name)
     }
   }

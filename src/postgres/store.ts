@@ -60,7 +60,19 @@ export class Store {
   }
 
   /** Runs one statement and returns its rows, mapping Postgres errors to coordinate errors. */
-  async rows<T>(query: RawBuilder<T>, executor: Executor = this.db): Promise<T[]> {
+  rows<T>(query: RawBuilder<T>, executor: Executor = this.db): Promise<T[]> {
+    return this.#rows(query, executor, false)
+  }
+
+  /**
+   * Runs a get-or-create statement on the pool and returns its first row. Running it twice has
+   * the effect of running it once, so a dropped connection repeats it as it repeats a read.
+   */
+  async getOrCreate<T>(query: RawBuilder<T>): Promise<T | undefined> {
+    return (await this.#rows(query, this.db, true))[0]
+  }
+
+  async #rows<T>(query: RawBuilder<T>, executor: Executor, repeatable: boolean): Promise<T[]> {
     this.#checkOpen()
     const run = async (): Promise<T[]> => (await query.execute(executor)).rows
     try {
@@ -68,7 +80,7 @@ export class Store {
       this.health.ok(POOL)
       return rows
     } catch (error) {
-      return this.#afterFailure(error, executor === this.db, () => query.compile(executor).sql, run)
+      return this.#afterFailure(error, executor === this.db, () => repeatable || isReadOnlyStatement(query.compile(executor).sql), run)
     }
   }
 
@@ -87,7 +99,7 @@ export class Store {
       this.health.ok(POOL)
       return rows
     } catch (error) {
-      return this.#afterFailure(error, executor === undefined, () => text, run)
+      return this.#afterFailure(error, executor === undefined, () => isReadOnlyStatement(text), run)
     }
   }
 
@@ -122,17 +134,18 @@ export class Store {
 
   /**
    * A statement failed. If the connection was lost, repeat it (up to `safeRetries` times) when
-   * that is safe (it never reached the server, or it only reads); else say the database was
+   * that is safe (it never reached the server, or `repeatable` says running it again changes
+   * nothing: a read or a get-or-create); else say the database was
    * unavailable, and whether the statement may have taken effect. Inside a transaction, leave that to transaction().
    * A statement of its own chosen as a deadlock victim runs again (DEADLOCK_RETRIES).
    */
-  async #afterFailure<T>(error: unknown, ownStatement: boolean, text: () => string, again: () => Promise<T>, deadlocks = 0): Promise<T> {
+  async #afterFailure<T>(error: unknown, ownStatement: boolean, repeatable: () => boolean, again: () => Promise<T>, deadlocks = 0): Promise<T> {
     if (ownStatement && deadlocks < DEADLOCK_RETRIES && isPgError(error, DEADLOCK_DETECTED)) {
       this.#deadlockRetries++
       try {
         return await again()
       } catch (next) {
-        return this.#afterFailure(next, ownStatement, text, again, deadlocks + 1)
+        return this.#afterFailure(next, ownStatement, repeatable, again, deadlocks + 1)
       }
     }
     const failure = connectionFailure(error)
@@ -142,8 +155,8 @@ export class Store {
     // Refused: the server is not taking connections (down, or starting up). Trying again at once
     // would be refused too, and while it is down every request would cost `safeRetries` connects.
     if (connectRefused(error)) throw unavailable(error as Error, 'no')
-    const reads = isReadOnlyStatement(text())
-    if (failure === 'dropped' && !reads) throw unavailable(error as Error, 'unknown')
+    const safeToRepeat = repeatable()
+    if (failure === 'dropped' && !safeToRepeat) throw unavailable(error as Error, 'unknown')
     // Every connection the pool held may have died at once (a server restart): each failed try
     // drops its dead client, so at most pool-size tries reach a new one; a refused one ends them.
     for (let retry = 1; ; retry++) {
@@ -154,7 +167,7 @@ export class Store {
       } catch (second) {
         const secondFailure = connectionFailure(second)
         if (secondFailure === undefined) throw mapError(second)
-        const safe = secondFailure !== 'dropped' || reads
+        const safe = secondFailure !== 'dropped' || safeToRepeat
         if (!safe) throw unavailable(second as Error, 'unknown')
         if (retry >= this.safeRetries || connectRefused(second)) throw unavailable(second as Error, 'no')
       }

@@ -5,7 +5,7 @@ import { openCoordinate } from '../../src/postgres/open.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { proxyDatabase } from '../support/tcp-proxy.js'
 
-const { url } = await openTestCoordinate()
+const { coordinate: direct, url } = await openTestCoordinate()
 
 async function failure(call: Promise<unknown>): Promise<DatabaseUnavailableError> {
   const error = await call.then(
@@ -73,6 +73,31 @@ describe.runIf(url !== undefined)('a Coordinate whose database goes away and com
     } finally {
       await holder.end()
       await proxy.up()
+    }
+  })
+})
+
+describe.runIf(url !== undefined)('a get-or-create whose connection drops while it runs', () => {
+  it('runs again on a new connection, since running it twice creates nothing twice', async () => {
+    // The holder's uncommitted insert of the same name keeps ours waiting on the server, where
+    // its backend is terminated (as a restart does); the holder then commits.
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query("INSERT INTO coordinate.namespace (name) VALUES ('racing')")
+      const created = direct.namespace('racing')
+      await waitForLockWait(holder)
+      const { rows } = await holder.query<{ n: number }>(
+        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      )
+      expect(rows[0]!.n).toBe(1)
+      await holder.query('COMMIT')
+      const namespace = await created
+      expect(namespace.name).toBe('racing')
+      expect((await direct.namespaces()).filter((n) => n.name === 'racing')).toHaveLength(1)
+    } finally {
+      await holder.end()
     }
   })
 })
