@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises'
 import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Clock } from '../coordinate/clock.js'
 import { ClosedError, DatabaseUnavailableError, GoneError } from '../coordinate/errors.js'
@@ -26,8 +27,11 @@ export type DirectQuery = (text: string, values: readonly unknown[]) => Promise<
 // unless the pool's size says otherwise: every connection it held may be dead after a restart.
 const SAFE_RETRIES = 3
 // A statement of its own that Postgres aborted to break a deadlock was rolled back whole, and
-// the writer it collided with has gone on, so it runs again (a few times at most).
+// the writer it collided with has gone on, so it runs again (a few times at most). Not at
+// once: run at once, it can take back the lock the other writer was woken for, and close the
+// same cycle again. A few milliseconds, jittered, let the other writer go first.
 const DEADLOCK_RETRIES = 3
+const DEADLOCK_BACKOFF_MS = 20
 const DEADLOCK_DETECTED = '40P01'
 
 export class Store {
@@ -142,6 +146,7 @@ export class Store {
   async #afterFailure<T>(error: unknown, ownStatement: boolean, repeatable: () => boolean, again: () => Promise<T>, deadlocks = 0): Promise<T> {
     if (ownStatement && deadlocks < DEADLOCK_RETRIES && isPgError(error, DEADLOCK_DETECTED)) {
       this.#deadlockRetries++
+      await setTimeout(DEADLOCK_BACKOFF_MS * (deadlocks + 1) * (0.5 + Math.random()))
       try {
         return await again()
       } catch (next) {

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import pg from 'pg'
 import { DatabaseUnavailableError } from '../../src/coordinate/errors.js'
 import { openCoordinate } from '../../src/postgres/open.js'
+import { waitForLockWait } from '../support/lock-wait.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 import { proxyDatabase } from '../support/tcp-proxy.js'
 
@@ -101,14 +102,3 @@ describe.runIf(url !== undefined)('a get-or-create whose connection drops while 
     }
   })
 })
-
-// Polls until a session of this database waits for a lock (our UPDATE behind the holder's row lock).
-async function waitForLockWait(admin: pg.Client): Promise<void> {
-  for (;;) {
-    const { rows } = await admin.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-    )
-    if (rows[0]!.n > 0) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -1,16 +1,19 @@
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { Attempt, AttemptCompletion } from '../../src/coordinate/api.js'
 import { MINUTE } from '../../src/coordinate/clock.js'
 import { CoordinateError } from '../../src/coordinate/errors.js'
+import { waitForLockWait } from '../support/lock-wait.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
-// Completions lock attempt then unit; a unit deletion must too, or the two deadlock and
-// Postgres aborts one of them. Store runs a deadlock victim's statement again, and counts it:
-// with one lock order that count stays 0.
+// Every writer locks a unit's attempts, in (unit, attempt) order, before the unit; otherwise
+// two writers deadlock and Postgres aborts one of them. Store runs a deadlock victim's
+// statement again, and counts it: with one lock order that count stays 0.
 
-const { coordinate, url } = await openTestCoordinate()
+const { coordinate, clock, url } = await openTestCoordinate()
 const ROUNDS = 100
 const UNITS = 24
+const SWEEP_ROUNDS = 20
 
 // A completion that lost the race to a deletion: its attempt is gone, or no longer pending.
 function lostToDeletion(error: unknown): void {
@@ -76,4 +79,65 @@ describe.runIf(url !== undefined)('unit deletion and completion batches on the s
     expect(deleted + remaining.length).toBe(ROUNDS * UNITS)
     console.log(`${ROUNDS} rounds: ${deleted} units deleted, ${completed} attempts completed, ${coordinate.observability().deadlockRetries()} deadlock retries`)
   }, 120_000)
+})
+
+describe.runIf(url !== undefined)('lease expiry and unit deletion on the same units (real server)', () => {
+  it('never deadlock, and every unit is either deleted or freed with its attempt expired', async () => {
+    const ns = await coordinate.namespace('lease-order')
+    const worker = await ns.worker('w')
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    const before = coordinate.observability().deadlockRetries()
+    for (let round = 0; round < SWEEP_ROUNDS; round++) {
+      const keys = Array.from({ length: UNITS }, (_, i) => `r${round}-${String(i).padStart(2, '0')}`)
+      await spec.addWorkUnits(keys.map((key) => ({ key })))
+      const units = await Promise.all(keys.map((key) => spec.workUnit(key)))
+      // Leases made last-unit first and lapsing in that order: a sweep that took its rows in
+      // the order it finds them would lock them against the (unit, attempt) order.
+      for (let i = UNITS - 1; i >= 0; i--) await worker.makeAttempt(units[i]!, (UNITS - i) * 1000)
+      clock.advance(UNITS * 1000 + 1)
+      const sweeps = [coordinate.expireLeases(), coordinate.expireLeases()]
+      const deletions = [spec.deleteWorkUnits({ names: keys.slice(0, UNITS / 2 + 2) }), spec.deleteWorkUnits({ names: keys.slice(UNITS / 2 - 2).reverse() })]
+      const expired = (await Promise.all(sweeps)).reduce((a, b) => a + b, 0)
+      const removed = (await Promise.all(deletions)).reduce((a, b) => a + b, 0)
+      const left = await spec.workUnits({ names: keys })
+      expect(removed + left.length).toBe(UNITS)
+      expect(expired).toBeGreaterThanOrEqual(left.length)
+      expect(expired).toBeLessThanOrEqual(UNITS)
+      for (const unit of left) expect(await unit.status()).toBe('available')
+    }
+    expect(coordinate.observability().deadlockRetries() - before).toBe(0)
+  }, 120_000)
+})
+
+describe.runIf(url !== undefined)('a statement Postgres picks as a deadlock victim', () => {
+  it('runs again once the other writer is done, and is counted', async () => {
+    const ns = await coordinate.namespace('deadlock-victim')
+    const worker = await ns.worker('w')
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }])
+    const attempts = [await worker.makeAttempt(await spec.workUnit('a')), await worker.makeAttempt(await spec.workUnit('b'))]
+    const before = coordinate.observability().deadlockRetries()
+    // A session that takes the two attempts in the wrong order, against a completion batch that
+    // takes them in the right one. It waits ten times longer than the batch before checking for
+    // a deadlock, so the batch's check finds the cycle and the batch is the victim.
+    const other = new pg.Client({ connectionString: url })
+    await other.connect()
+    const lockAttempt = (key: string) =>
+      other.query(`SELECT 1 FROM coordinate.attempt a JOIN coordinate.work_unit u ON u.id = a.work_unit_id WHERE u.name = '${key}'::bytea FOR UPDATE OF a`)
+    try {
+      await other.query("SET deadlock_timeout = '10s'")
+      await other.query('BEGIN')
+      await lockAttempt('b')
+      const completion = ns.completeAttempts(attempts.map((attempt) => ({ attempt, status: 'finished' as const })))
+      await waitForLockWait(other)
+      await lockAttempt('a')
+      // Once, unless a loaded host let the batch's next try take the lock before this session woke.
+      expect(coordinate.observability().deadlockRetries() - before).toBeGreaterThanOrEqual(1)
+      await other.query('COMMIT')
+      await completion
+      expect(await spec.countWorkUnitStatus()).toEqual({ finished: 2 })
+    } finally {
+      await other.end()
+    }
+  }, 30_000)
 })

@@ -154,15 +154,22 @@ export function unitVersionSql(unitId: string): RawBuilder<{ version: string }> 
 
 /**
  * Expires every pending attempt whose lease ended before now (in one spec, or all) and frees
- * the units whose active attempt it was; counts the attempts.
+ * the units whose active attempt it was; counts the attempts. The attempts are locked in the
+ * one lock order (lock-order.ts), skipping any another writer holds: that writer is finishing,
+ * renewing or deleting it, and a lease still lapsed is expired by the next sweep.
  */
 export function expireLeasesSql(now: Date, specId: string | undefined): RawBuilder<{ n: number }> {
   const inSpec = specId === undefined ? sql`` : sql`AND work_spec_id = ${specId}`
   return sql<{ n: number }>`
-    WITH expired AS (
-      UPDATE attempt SET status = 'expired', end_time = expiration_time
+    WITH due AS (
+      SELECT work_unit_id, id FROM attempt
       WHERE status = 'pending' AND expiration_time < ${now} ${inSpec}
-      RETURNING id, work_unit_id
+      ORDER BY work_unit_id, id
+      FOR UPDATE SKIP LOCKED
+    ), expired AS (
+      UPDATE attempt a SET status = 'expired', end_time = a.expiration_time
+      FROM due d WHERE a.work_unit_id = d.work_unit_id AND a.id = d.id
+      RETURNING a.id, a.work_unit_id
     ), freed AS (
       UPDATE work_unit u SET state = 'available', active_attempt_id = NULL, lease_expires = NULL, version = nextval('version_seq')
       FROM expired e WHERE u.id = e.work_unit_id AND u.active_attempt_id = e.id
