@@ -61,9 +61,9 @@ function claimAlone(store: Store, item: ClaimItem): Promise<ClaimWithDataRow[]> 
 
 /**
  * Runs a batch of claims in one statement and hands each claim its own rows. The statement is
- * all or nothing, so when it fails for a reason that is not the database's (a worker or spec
- * deleted meanwhile), each claim runs alone to get its own answer; when the database is down
- * or closed, every claim gets that error, as each alone would.
+ * all or nothing, so when it fails for a reason that may be one claim's own (a parameter the
+ * checks before the batch let through), each claim runs alone to get its own answer; when the
+ * database is down or closed, every claim gets that error, as each alone would.
  */
 async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<ClaimWithDataRow[]>[]> {
   if (items.length === 1) return [await settle(() => claimAlone(store, items[0] as ClaimItem))]

@@ -1,9 +1,12 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { Attempt, AttemptRequest, Namespace } from '../../src/coordinate/api.js'
 import { InvalidInputError } from '../../src/coordinate/errors.js'
+import { type ClaimItem, claimBatched } from '../../src/postgres/claim-batches.js'
 import { openCoordinate } from '../../src/postgres/open.js'
 import type { PostgresCoordinate } from '../../src/postgres/coordinate.js'
 import type { PostgresNamespace } from '../../src/postgres/namespace.js'
+import type { PostgresWorkSpec } from '../../src/postgres/work-spec.js'
+import type { PostgresWorker } from '../../src/postgres/worker.js'
 import { CLAIM_WITH_DATA_SQL } from '../../src/postgres/sql/claim-with-data.js'
 import { CLAIM_FOR_WORKERS_SQL } from '../../src/postgres/sql/claim-for-workers.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
@@ -106,6 +109,38 @@ describe('claims from many workers share statements', async () => {
     const got = await Promise.all(workers.map((worker) => worker.requestAttempts({ workSpecs: ['capped'], numberOfWorkUnits: 2 })))
     expect(got.flat().length).toBe(3)
     expect(await spec.countWorkUnitStatus()).toEqual({ pending: 3, available: 17 })
+  })
+
+  it('runs each claim of a batch alone when the batch fails, so only the claim at fault fails', async () => {
+    const ns = (await coordinate.namespace('batch-fallback')) as PostgresNamespace
+    const spec = (await ns.setWorkSpec({ name: 's' })) as PostgresWorkSpec
+    await spec.addWorkUnits(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}` })))
+    const worker = (await ns.worker('alive')) as PostgresWorker
+    const now = coordinate.clock.now()
+    const claim = (count: number): ClaimItem => ({
+      specId: spec.id,
+      workerId: worker.id,
+      count,
+      now,
+      expiration: new Date(now.getTime() + 60_000),
+      maxRunning: 0,
+      countAttempts: false,
+      namespaceId: ns.id,
+    })
+    const claims = countClaims(ns)
+    try {
+      // Made together: the first two go at once, the last two share the next statement, where
+      // a count that slipped past validation fails the whole statement.
+      const results = await Promise.allSettled([claim(2), claim(2), claim(2), claim(-1)].map((item) => claimBatched(ns.store, item)))
+      expect(claims.batches).toEqual([2])
+      expect(claims.singles).toBe(4)
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected'])
+      expect(results[3]?.status === 'rejected' && (results[3].reason as Error).message).toMatch(/LIMIT must not be negative/)
+      expect(results.flatMap((result) => (result.status === 'fulfilled' ? result.value : [])).length).toBe(6)
+    } finally {
+      claims.restore()
+    }
+    expect(await spec.countWorkUnitStatus()).toEqual({ pending: 6, available: 4 })
   })
 
   it('fails only the caller whose request is bad, before it joins a batch', async () => {
