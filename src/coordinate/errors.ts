@@ -133,4 +133,9 @@ export class DatabaseUnavailableError extends CoordinateError {
     const effect = applied === 'no' ? 'the request was not applied; try again' : 'the request may or may not have been applied; check before repeating it'
     super('DATABASE_UNAVAILABLE', `Database unavailable (${reason}): ${effect}`)
   }
+
+  /** The same error for a remote caller: the connection error's own text may name the database host, so it stays in the server's log. */
+  forRemoteCaller(): DatabaseUnavailableError {
+    return new DatabaseUnavailableError(this.applied, 'see the server log')
+  }
 }

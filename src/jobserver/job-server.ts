@@ -1,4 +1,5 @@
 import type { Namespace } from '../coordinate/api.js'
+import { DatabaseUnavailableError } from '../coordinate/errors.js'
 import type { Clock } from '../coordinate/clock.js'
 import type { DataDict } from '../coordinate/data.js'
 import type { RpcHandler } from '../cborrpc/server.js'
@@ -58,6 +59,11 @@ export class JobServer {
     if (!entry) throw new Error(`no such method ${name}`)
     const [min, max] = typeof entry.arity === 'number' ? [entry.arity, entry.arity] : entry.arity
     if (params.length < min || params.length > max) throw new Error(`wrong number of parameters for ${name}`)
-    return entry.call(params, request)
+    try {
+      return await entry.call(params, request)
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) throw error.forRemoteCaller()
+      throw error
+    }
   }
 }

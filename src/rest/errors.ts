@@ -56,8 +56,7 @@ export function errorResponse(error: unknown): { statusCode: number; body: Error
   if (error instanceof NoSuchAttemptError) {
     return { statusCode: 404, body: { error: 'NO_SUCH_ATTEMPT', message: error.message, value: error.attemptId } }
   }
-  // The connection error's own text may name the database host: the caller gets only what it can act on.
-  if (error instanceof DatabaseUnavailableError) error = new DatabaseUnavailableError(error.applied, 'see the server log')
+  if (error instanceof DatabaseUnavailableError) error = error.forRemoteCaller()
   if (error instanceof CoordinateError && isCoordinateErrorCode(error.code)) {
     return { statusCode: STATUS_OF_CODE[error.code], body: withValue({ error: error.code, message: error.message }, errorValue(error)) }
   }
