@@ -112,10 +112,14 @@ export class Store {
     return (await this.rows(query, executor))[0]
   }
 
-  /** Runs `fn` in a transaction; every query inside must use the transaction it is given. */
+  /**
+   * Runs `fn` in a transaction; every query inside must use the transaction it is given. A
+   * transaction Postgres aborted to break a deadlock was rolled back whole, so `fn` runs again,
+   * as a statement of its own does (#afterDeadlock).
+   */
   async transaction<T>(fn: (trx: Transaction<unknown>) => Promise<T>): Promise<T> {
     this.#checkOpen()
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, deadlocks = 0; ; attempt++) {
       let committing = false
       try {
         const result = await this.db.transaction().execute(async (trx) => {
@@ -126,6 +130,10 @@ export class Store {
         this.health.ok(POOL)
         return result
       } catch (error) {
+        if (await this.#afterDeadlock(error, deadlocks)) {
+          deadlocks++
+          continue
+        }
         const cause = error instanceof DatabaseUnavailableError && error.cause instanceof Error ? error.cause : error
         if (connectionFailure(cause) === undefined) throw mapError(error)
         this.health.lost(POOL, cause)
@@ -144,9 +152,7 @@ export class Store {
    * A statement of its own chosen as a deadlock victim runs again (DEADLOCK_RETRIES).
    */
   async #afterFailure<T>(error: unknown, ownStatement: boolean, repeatable: () => boolean, again: () => Promise<T>, deadlocks = 0): Promise<T> {
-    if (ownStatement && deadlocks < DEADLOCK_RETRIES && isPgError(error, DEADLOCK_DETECTED)) {
-      this.#deadlockRetries++
-      await setTimeout(DEADLOCK_BACKOFF_MS * (deadlocks + 1) * (0.5 + Math.random()))
+    if (ownStatement && (await this.#afterDeadlock(error, deadlocks))) {
       try {
         return await again()
       } catch (next) {
@@ -177,6 +183,14 @@ export class Store {
         if (retry >= this.safeRetries || connectRefused(second)) throw unavailable(second as Error, 'no')
       }
     }
+  }
+
+  /** True, after a pause, when `error` made its statement or transaction a deadlock victim that may run again (it counts). */
+  async #afterDeadlock(error: unknown, deadlocks: number): Promise<boolean> {
+    if (deadlocks >= DEADLOCK_RETRIES || !isPgError(error, DEADLOCK_DETECTED)) return false
+    this.#deadlockRetries++
+    await setTimeout(DEADLOCK_BACKOFF_MS * (deadlocks + 1) * (0.5 + Math.random()))
+    return true
   }
 
   /** Closes the pool (or PGlite); later calls throw ClosedError. */

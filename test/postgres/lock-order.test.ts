@@ -1,6 +1,6 @@
 import pg from 'pg'
-import { describe, expect, it } from 'vitest'
-import type { Attempt, AttemptCompletion } from '../../src/coordinate/api.js'
+import { describe, expect, it, vi } from 'vitest'
+import type { Attempt, AttemptCompletion, Namespace } from '../../src/coordinate/api.js'
 import { MINUTE } from '../../src/coordinate/clock.js'
 import { CoordinateError } from '../../src/coordinate/errors.js'
 import { waitForLockWait } from '../support/lock-wait.js'
@@ -109,17 +109,29 @@ describe.runIf(url !== undefined)('lease expiry and unit deletion on the same un
   }, 120_000)
 })
 
-describe.runIf(url !== undefined)('a statement Postgres picks as a deadlock victim', () => {
-  it('runs again once the other writer is done, and is counted', async () => {
-    const ns = await coordinate.namespace('deadlock-victim')
+describe.runIf(url !== undefined)('a writer Postgres picks as a deadlock victim', () => {
+  // One writer that runs as a single statement, one that runs as a transaction.
+  const writers = {
+    'a completion batch (one statement)': async (ns: Namespace, attempts: Attempt[]) => {
+      await ns.completeAttempts(attempts.map((attempt) => ({ attempt, status: 'finished' as const })))
+      return { finished: 2 }
+    },
+    'a unit deletion (a transaction)': async (ns: Namespace) => {
+      expect(await (await ns.workSpec('spec')).deleteWorkUnits({ names: ['a', 'b'] })).toBe(2)
+      return {}
+    },
+  }
+
+  it.each(Object.entries(writers))('runs again once the other writer is done, and is counted: %s', async (title, write) => {
+    const ns = await coordinate.namespace(`deadlock-victim ${title}`)
     const worker = await ns.worker('w')
     const spec = await ns.setWorkSpec({ name: 'spec' })
     await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }])
     const attempts = [await worker.makeAttempt(await spec.workUnit('a')), await worker.makeAttempt(await spec.workUnit('b'))]
     const before = coordinate.observability().deadlockRetries()
-    // A session that takes the two attempts in the wrong order, against a completion batch that
-    // takes them in the right one. It waits ten times longer than the batch before checking for
-    // a deadlock, so the batch's check finds the cycle and the batch is the victim.
+    // A session that takes the two attempts in the wrong order, against a writer that takes
+    // them in the right one. It waits ten times longer than the writer before checking for a
+    // deadlock, so the writer's check finds the cycle and the writer is the victim.
     const other = new pg.Client({ connectionString: url })
     await other.connect()
     const lockAttempt = (key: string) =>
@@ -128,14 +140,16 @@ describe.runIf(url !== undefined)('a statement Postgres picks as a deadlock vict
       await other.query("SET deadlock_timeout = '10s'")
       await other.query('BEGIN')
       await lockAttempt('b')
-      const completion = ns.completeAttempts(attempts.map((attempt) => ({ attempt, status: 'finished' as const })))
+      const written = write(ns, attempts)
       await waitForLockWait(other)
       await lockAttempt('a')
-      // Once, unless a loaded host let the batch's next try take the lock before this session woke.
-      expect(coordinate.observability().deadlockRetries() - before).toBeGreaterThanOrEqual(1)
+      // The victim's locks go when Postgres aborts it; the writer hears of it a round trip later
+      // (a transaction's after its ROLLBACK). Once, unless a loaded host let the writer's next
+      // try take the lock before this session woke.
+      await vi.waitFor(() => expect(coordinate.observability().deadlockRetries() - before).toBeGreaterThanOrEqual(1), { timeout: 5_000, interval: 10 })
       await other.query('COMMIT')
-      await completion
-      expect(await spec.countWorkUnitStatus()).toEqual({ finished: 2 })
+      const expected = await written
+      expect(await spec.countWorkUnitStatus()).toEqual(expected)
     } finally {
       await other.end()
     }
