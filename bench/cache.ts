@@ -2,7 +2,7 @@ import pg from 'pg'
 import { cacheCoordinate } from '../src/cache/index.js'
 import type { ChangeEvent } from '../src/coordinate/change-feed.js'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, report, timed } from './support.js'
+import { dropDatabase, freshDatabase, percentile, report, timed } from './support.js'
 
 const DATABASE = 'coordinate_bench_cache'
 const TRACKED = 10_000
@@ -34,11 +34,6 @@ async function readsPerSecond(seconds: number, read: () => Promise<unknown>): Pr
     reads += 1000
   }
   return reads / (Number(process.hrtime.bigint() - start) / 1e9)
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 }
 
 /**
@@ -133,8 +128,8 @@ export async function benchCache(): Promise<void> {
       latencies.push(Number(process.hrtime.bigint() - start) / 1e6)
     }
     const seen = await unitB.data()
-    report('write in A → invalidation in B (LISTEN/NOTIFY), p50', `${percentile(latencies, 50).toFixed(2)} ms`)
-    report('write in A → invalidation in B (LISTEN/NOTIFY), p99', `${percentile(latencies, 99).toFixed(2)} ms`)
+    report('write in A → invalidation in B (LISTEN/NOTIFY), p50', `${percentile(latencies, 0.5).toFixed(2)} ms`)
+    report('write in A → invalidation in B (LISTEN/NOTIFY), p99', `${percentile(latencies, 0.99).toFixed(2)} ms`)
     report('  B reads the last write after it', JSON.stringify(seen))
   } finally {
     await cacheA.close()

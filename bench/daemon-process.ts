@@ -9,6 +9,8 @@ export interface DaemonProcess {
   url: string
   /** Its CBOR-RPC port. */
   rpcPort: number
+  /** Its process id, for what a benchmark reads or signals itself (/proc, SIGUSR2). */
+  pid: number | undefined
   /** CPU time (user + system) it has used so far, in ms; undefined off Linux. */
   cpuMs(): number | undefined
   /** SIGTERM, then wait for it to exit. */
@@ -23,6 +25,12 @@ export interface DaemonProcessOptions {
   nodeArgs?: string[]
   /** Another build's coordinated.js, to compare with (default: this build's). */
   script?: string
+  /** More coordinated flags, after the ones this module sets (e.g. --cache-units). */
+  args?: string[]
+  /** Its working directory (where a heap snapshot is written); default this process's. */
+  cwd?: string
+  /** Sees every line it writes to stdout, for as long as it runs (the soak keeps some for its report). */
+  onLine?: (line: string) => void
 }
 
 // Built next to this file: dist/bench/ → dist/src/cli/coordinated.js.
@@ -35,13 +43,14 @@ export async function startDaemonProcess(databaseUrl: string, options: DaemonPro
   const http = options.http ?? true
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), options.script ?? COORDINATED, '--database-url', databaseUrl, '--listen', '127.0.0.1:0', '--http', http ? '127.0.0.1:0' : 'off', '--log-format', 'json', '--log-level', 'info'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [...(options.nodeArgs ?? []), options.script ?? COORDINATED, '--database-url', databaseUrl, '--listen', '127.0.0.1:0', '--http', http ? '127.0.0.1:0' : 'off', '--log-format', 'json', '--log-level', 'info', ...(options.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'inherit'], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
   )
   const { url, rpcPort } = await new Promise<{ url: string; rpcPort: number }>((resolve, reject) => {
     let rpcPort: number | undefined
     const lines = createInterface({ input: child.stdout! })
     lines.on('line', (line) => {
+      options.onLine?.(line)
       try {
         const entry = JSON.parse(line) as { msg?: string; http?: string; address?: string }
         if (entry.msg === 'coordinated started' && entry.address) rpcPort = Number(entry.address.split(':').pop())
@@ -54,7 +63,7 @@ export async function startDaemonProcess(databaseUrl: string, options: DaemonPro
     child.once('exit', (code) => reject(new Error(`coordinated exited with ${code} before listening`)))
   })
   child.stdout!.resume()
-  return { url, rpcPort, cpuMs: () => processCpuMs(child.pid), stop: () => stopChild(child) }
+  return { url, rpcPort, pid: child.pid, cpuMs: () => processCpuMs(child.pid), stop: () => stopChild(child) }
 }
 
 /** A process's user + system CPU from /proc, in ms; undefined where there is no /proc. */

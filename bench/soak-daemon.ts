@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { appendFileSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { type DaemonProcess, startDaemonProcess } from './daemon-process.js'
 
 // The soak's daemon: coordinated as its own process, with its HTTP API on a free port so that the
 // soak can read the daemon's memory split (heap, external) and the cache's size from /metrics.
@@ -16,18 +14,17 @@ export interface DaemonSample {
   cachedUnits: number
 }
 
-/** coordinated running as a child process. */
+/** coordinated running as a child process (started by daemon-process), with what the soak reads of it. */
 export class SoakDaemon {
   /** The daemon's log lines about the database (lost, recovered, resync), kept for the report. */
-  readonly databaseLog: string[] = []
-  readonly child: ChildProcess
+  readonly databaseLog: string[]
+  /** Its CBOR-RPC port. */
   readonly port: number
-  readonly #httpPort: number
+  readonly #process: DaemonProcess
 
-  private constructor(child: ChildProcess, port: number, httpPort: number, databaseLog: string[]) {
-    this.child = child
-    this.port = port
-    this.#httpPort = httpPort
+  private constructor(daemon: DaemonProcess, databaseLog: string[]) {
+    this.#process = daemon
+    this.port = daemon.rpcPort
     this.databaseLog = databaseLog
   }
 
@@ -36,43 +33,26 @@ export class SoakDaemon {
    * SIGUSR2 makes it write a heap snapshot there (see heapSnapshot()).
    */
   static async start(url: string, options: { heapSnapshotDir?: string; args?: string[] } = {}): Promise<SoakDaemon> {
-    const cli = fileURLToPath(new URL('../src/cli/coordinated.js', import.meta.url))
-    const node = [...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...(process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]
-    const args = [...node, cli, '--database-url', url, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-level', 'info', '--log-format', 'json', ...(options.args ?? [])]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(options.heapSnapshotDir ? { cwd: options.heapSnapshotDir } : {}) })
+    const nodeArgs = [...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...(process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? [])]
     const databaseLog: string[] = []
-    const ports = new Promise<[number, number]>((resolve, reject) => {
-      let port: number | undefined
-      let httpPort: number | undefined
-      let buffered = ''
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString()
-        let newline
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline)
-          buffered = buffered.slice(newline + 1)
-          if (/database connection|change feed/.test(line)) databaseLog.push(line)
-          if (!line.startsWith('{') && process.env.SOAK_RAW_LOG) appendFileSync(process.env.SOAK_RAW_LOG, `${Math.round(performance.now())} ${line}\n`)
-          port ??= match(/"address":"[^"]*:(\d+)"/, line)
-          httpPort ??= match(/"http":"http:\/\/[^"]*:(\d+)/, line)
-          if (port !== undefined && httpPort !== undefined) resolve([port, httpPort])
-        }
-      })
-      child.once('exit', (code) => reject(new Error(`coordinated exited (${String(code)}) before listening`)))
-    })
-    const [port, httpPort] = await ports
-    return new SoakDaemon(child, port, httpPort, databaseLog)
+    const rawLog = process.env.SOAK_RAW_LOG
+    const onLine = (line: string): void => {
+      if (/database connection|change feed/.test(line)) databaseLog.push(line)
+      if (!line.startsWith('{') && rawLog) appendFileSync(rawLog, `${Math.round(performance.now())} ${line}\n`)
+    }
+    const daemon = await startDaemonProcess(url, { nodeArgs, onLine, ...(options.args ? { args: options.args } : {}), ...(options.heapSnapshotDir ? { cwd: options.heapSnapshotDir } : {}) })
+    return new SoakDaemon(daemon, databaseLog)
   }
 
   /** The daemon's resident set from /proc, in MB: cheap enough to read every second. */
   rssMb(): number {
-    const status = readFileSync(`/proc/${this.child.pid!}/status`, 'utf8')
+    const status = readFileSync(`/proc/${this.#process.pid!}/status`, 'utf8')
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
   }
 
   /** Memory split and cache size from the daemon's /metrics. */
   async sample(): Promise<DaemonSample> {
-    const text = await (await fetch(`http://127.0.0.1:${this.#httpPort}/metrics`)).text()
+    const text = await (await fetch(`${this.#process.url}/metrics`)).text()
     const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN)
     const mb = (pattern: RegExp): number => value(pattern) / 2 ** 20
     return {
@@ -86,19 +66,11 @@ export class SoakDaemon {
 
   /** Asks for a heap snapshot (written to heapSnapshotDir; only when started with one). */
   heapSnapshot(): void {
-    this.child.kill('SIGUSR2')
+    if (this.#process.pid !== undefined) process.kill(this.#process.pid, 'SIGUSR2')
   }
 
   /** SIGTERM, and wait for the exit. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return
-    const exited = once(this.child, 'exit')
-    this.child.kill('SIGTERM')
-    await exited
+  stop(): Promise<void> {
+    return this.#process.stop()
   }
-}
-
-function match(pattern: RegExp, line: string): number | undefined {
-  const found = pattern.exec(line)
-  return found ? Number(found[1]) : undefined
 }

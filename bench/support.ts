@@ -56,9 +56,20 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
 }
 
 /** The median of some numbers. */
-export function median(values: number[]): number {
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5)
+}
+
+/** The q-quantile (0 to 1) of some numbers by nearest rank, the one rule every bench reports with; NaN for none. */
+export function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+}
+
+/** "p50 1.2 ms, p99 3.4 ms (n=200)": the quantiles `qs` of some milliseconds, to `digits` decimals. */
+export function percentileText(values: readonly number[], qs: readonly number[], digits: number): string {
+  const each = qs.map((q) => `p${Math.round(q * 100)} ${percentile(values, q).toFixed(digits)} ms`)
+  return `${each.join(', ')} (n=${values.length})`
 }
 
 /** Prints one result line: what, the absolute figure, and the ratio to the same run's baseline. */

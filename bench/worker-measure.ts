@@ -1,3 +1,5 @@
+import { percentile, percentileText } from './support.js'
+
 /** How a drain went: units done, and their rate over the time it took. */
 export interface RunResult {
   done: number
@@ -59,10 +61,7 @@ export class PickupMeter {
 
   /** "p50 1.2 ms, p99 3.4 ms" (timeouts count as the slowest). */
   summary(): { p50: number; p99: number; text: string } {
-    const sorted = this.samples.map((s) => (Number.isNaN(s) ? Infinity : s)).sort((a, b) => a - b)
-    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
-    const p50 = at(0.5)
-    const p99 = at(0.99)
-    return { p50, p99, text: `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (n=${sorted.length})` }
+    const samples = this.samples.map((s) => (Number.isNaN(s) ? Infinity : s))
+    return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), text: percentileText(samples, [0.5, 0.99], 1) }
   }
 }

@@ -1,10 +1,11 @@
 import type { LevelWithSilent } from 'pino'
+import { type HttpOrDatabaseTarget, flagOrEnvironmentTarget, httpToken } from './client/settings.js'
 import { LOG_LEVELS, isLogLevel } from './logging.js'
 import { parseCount, parseFlags } from './options.js'
 import { UsageError } from './usage-error.js'
 
 /** Where the worker finds its work: the database itself, or a coordinated daemon's REST API. */
-export type WorkerTarget = { kind: 'database'; url: string } | { kind: 'http'; url: string; token?: string }
+export type WorkerTarget = HttpOrDatabaseTarget
 
 /** What `coordinate-worker`'s command line asks for. */
 export interface WorkerCommandLine {
@@ -92,23 +93,19 @@ export function parseWorkerCommandLine(argv: readonly string[], env: NodeJS.Proc
   return { help: false, options }
 }
 
-// One of --database-url, --http and --url; else $COORDINATE_HTTP, then $DATABASE_URL (the order
-// the coordinate command uses). The token goes only with HTTP.
+// One of --database-url, --http and --url (told apart by its scheme), else the environment, by
+// the rule the coordinate command uses (flagOrEnvironmentTarget); the token goes only with HTTP.
 function workerTarget(values: { 'database-url'?: string; http?: string; url?: string; token?: string }, env: NodeJS.ProcessEnv): WorkerTarget {
   const given = (['database-url', 'http', 'url'] as const).filter((flag) => values[flag] !== undefined)
   if (given.length > 1) throw new UsageError('give only one of --database-url, --http and --url')
-  const token = values.token ?? (env.COORDINATE_HTTP_TOKEN || undefined)
-  const http = (url: string): WorkerTarget => {
-    if (!/^https?:\/\/./i.test(url)) throw new UsageError(`the REST API's address must be an http:// or https:// URL, not ${url}`)
-    return token === undefined ? { kind: 'http', url } : { kind: 'http', url, token }
+  const { url } = values
+  const flags = url === undefined ? { http: values.http, databaseUrl: values['database-url'] } : /^https?:/i.test(url) ? { http: url } : { databaseUrl: url }
+  const chosen = flagOrEnvironmentTarget(flags, env, httpToken(values, env), false)
+  if (chosen === undefined) throw new UsageError('give --database-url or --http (or set DATABASE_URL or COORDINATE_HTTP)')
+  const { target } = chosen
+  if (target.kind === 'http' && !/^https?:\/\/./i.test(target.url)) {
+    throw new UsageError(`the REST API's address must be an http:// or https:// URL, not ${target.url}`)
   }
-  let target: WorkerTarget
-  if (values.http !== undefined) target = http(values.http)
-  else if (values.url !== undefined) target = /^https?:/i.test(values.url) ? http(values.url) : { kind: 'database', url: values.url }
-  else if (values['database-url'] !== undefined) target = { kind: 'database', url: values['database-url'] }
-  else if (env.COORDINATE_HTTP) target = http(env.COORDINATE_HTTP)
-  else if (env.DATABASE_URL) target = { kind: 'database', url: env.DATABASE_URL }
-  else throw new UsageError('give --database-url or --http (or set DATABASE_URL or COORDINATE_HTTP)')
   if (values.token !== undefined && target.kind !== 'http') throw new UsageError('--token goes with --http')
   return target
 }

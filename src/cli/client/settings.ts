@@ -52,28 +52,61 @@ export async function resolveSettings(flags: ConnectionFlags, env: NodeJS.Proces
   const configPath = flags.config ?? env.COORDINATE_CONFIG
   const config = await readConfigSection(configPath ?? defaultConfigPath(env), configPath !== undefined)
   const namespace = flags.namespace ?? env.COORDINATE_NAMESPACE ?? text(config.namespace, 'namespace') ?? ''
-  const token = flags.token ?? env.COORDINATE_HTTP_TOKEN ?? text(config.token, 'token')
-  const settings = (target: Target, source: string): Settings => {
+  const token = httpToken(flags, env) ?? text(config.token, 'token')
+  const settings = ({ target, source }: ChosenTarget): Settings => {
     if (target.kind === 'rpc' && namespace !== '') {
       throw new UsageError(`a CBOR-RPC daemon serves only the namespace ""; use --database-url or --http for namespace ${JSON.stringify(namespace)}`)
     }
     return { target, namespace, source }
   }
-  const http = (url: string): Target => (token === undefined ? { kind: 'http', url } : { kind: 'http', url, token })
 
-  if (flags.address !== undefined) return settings(rpcTarget(flags.address, '--address'), '--address')
-  if (flags.http !== undefined) return settings(http(flags.http), '--http')
-  if (flags.databaseUrl !== undefined) return settings({ kind: 'database', url: flags.databaseUrl }, '--database-url')
-  if (env.COORDINATE_ADDRESS) return settings(rpcTarget(env.COORDINATE_ADDRESS, 'COORDINATE_ADDRESS'), 'COORDINATE_ADDRESS')
-  if (env.COORDINATE_HTTP) return settings(http(env.COORDINATE_HTTP), 'COORDINATE_HTTP')
-  if (env.DATABASE_URL) return settings({ kind: 'database', url: env.DATABASE_URL }, 'DATABASE_URL')
+  const chosen = flagOrEnvironmentTarget(flags, env, token, true)
+  if (chosen !== undefined) return settings(chosen)
+  const source = 'the config file'
   const address = configAddress(config)
-  if (address !== undefined) return settings(rpcTarget(address, 'the config file'), 'the config file')
+  if (address !== undefined) return settings({ target: rpcTarget(address, source), source })
   const configHttp = text(config.http, 'http')
-  if (configHttp !== undefined) return settings(http(configHttp), 'the config file')
+  if (configHttp !== undefined) return settings({ target: httpTarget(configHttp, token), source })
   const configDatabase = text(config.database_url, 'database_url')
-  if (configDatabase !== undefined) return settings({ kind: 'database', url: configDatabase }, 'the config file')
-  return settings(rpcTarget(DEFAULT_ADDRESS, 'the default'), 'the default address')
+  if (configDatabase !== undefined) return settings({ target: { kind: 'database', url: configDatabase }, source })
+  return settings({ target: rpcTarget(DEFAULT_ADDRESS, 'the default'), source: 'the default address' })
+}
+
+/** A target coordinate-worker can use: everything but a CBOR-RPC daemon. */
+export type HttpOrDatabaseTarget = Exclude<Target, { kind: 'rpc' }>
+
+/** A target with the flag or variable that named it, for messages. */
+export interface ChosenTarget<T extends Target = Target> {
+  target: T
+  source: string
+}
+
+/** The flags that name a target, as `coordinate` spells them; coordinate-worker has no --address. */
+export type TargetFlags = Pick<ConnectionFlags, 'address' | 'http' | 'databaseUrl'>
+
+/** The bearer token for HTTP: --token, else COORDINATE_HTTP_TOKEN unless it is empty. */
+export function httpToken(flags: { token?: string }, env: NodeJS.ProcessEnv): string | undefined {
+  return flags.token ?? setVariable(env, 'COORDINATE_HTTP_TOKEN')
+}
+
+/** The flag's target, else the environment's, by the one rule both commands share; undefined when neither names one. */
+export function flagOrEnvironmentTarget(flags: Omit<TargetFlags, 'address'>, env: NodeJS.ProcessEnv, token: string | undefined, rpc: false): ChosenTarget<HttpOrDatabaseTarget> | undefined
+export function flagOrEnvironmentTarget(flags: TargetFlags, env: NodeJS.ProcessEnv, token: string | undefined, rpc: true): ChosenTarget | undefined
+// Flags first (--address, --http, --database-url), then COORDINATE_ADDRESS, COORDINATE_HTTP,
+// DATABASE_URL. Both commands choose here so that they cannot drift apart again: a flag given
+// empty is still given, but an empty variable counts as unset (`DATABASE_URL= cmd` means "not
+// this one"). Without rpc (coordinate-worker) COORDINATE_ADDRESS is not looked at.
+export function flagOrEnvironmentTarget(flags: TargetFlags, env: NodeJS.ProcessEnv, token: string | undefined, rpc: boolean): ChosenTarget | undefined {
+  if (rpc && flags.address !== undefined) return { target: rpcTarget(flags.address, '--address'), source: '--address' }
+  if (flags.http !== undefined) return { target: httpTarget(flags.http, token), source: '--http' }
+  if (flags.databaseUrl !== undefined) return { target: { kind: 'database', url: flags.databaseUrl }, source: '--database-url' }
+  const address = rpc ? setVariable(env, 'COORDINATE_ADDRESS') : undefined
+  if (address !== undefined) return { target: rpcTarget(address, 'COORDINATE_ADDRESS'), source: 'COORDINATE_ADDRESS' }
+  const http = setVariable(env, 'COORDINATE_HTTP')
+  if (http !== undefined) return { target: httpTarget(http, token), source: 'COORDINATE_HTTP' }
+  const databaseUrl = setVariable(env, 'DATABASE_URL')
+  if (databaseUrl !== undefined) return { target: { kind: 'database', url: databaseUrl }, source: 'DATABASE_URL' }
+  return undefined
 }
 
 /** Parses `host:port` (split on the last colon, `[v6]:port` allowed). */
@@ -126,6 +159,16 @@ async function readConfigSection(path: string, named: boolean): Promise<Record<s
   if (section === undefined || section === null) return {}
   if (!isRecord(section)) throw new BadFileError(`config file ${path}: "coordinate" must be a mapping`)
   return section
+}
+
+function httpTarget(url: string, token: string | undefined): HttpOrDatabaseTarget {
+  return token === undefined ? { kind: 'http', url } : { kind: 'http', url, token }
+}
+
+// An empty variable counts as unset: `VAR= command` is how one is switched off for a command.
+function setVariable(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]
+  return value === '' ? undefined : value
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
