@@ -48,6 +48,12 @@ describe('coordinate and coordinate-worker choose the same target', async () => 
     expect(settings).toEqual({ target: { kind: 'http', url: 'http://file:5980', token: 'from-file' }, namespace: '', source: 'the config file' })
   })
 
+  it('coordinate: an empty COORDINATE_CONFIG is unset, so the default config file is read', async () => {
+    await writeFile(join(home, 'coordinate.yaml'), 'coordinate:\n  http: http://default:5980\n')
+    const settings = await resolveSettings({}, { COORDINATE_CONFIG: '', XDG_CONFIG_HOME: home })
+    expect(settings.target).toEqual({ kind: 'http', url: 'http://default:5980' })
+  })
+
   it('coordinate-worker: COORDINATE_ADDRESS is not its to use', () => {
     expect(viaWorker([], { COORDINATE_ADDRESS: '127.0.0.1:5932', DATABASE_URL: db })).toEqual({ kind: 'database', url: db })
   })

@@ -49,7 +49,8 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv): string {
 export async function resolveSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
   const given = (['address', 'http', 'databaseUrl'] as const).filter((key) => flags[key] !== undefined)
   if (given.length > 1) throw new UsageError(`give only one of --address, --http and --database-url`)
-  const configPath = flags.config ?? env.COORDINATE_CONFIG
+  // An empty COORDINATE_CONFIG is unset, as for the other variables: there is no file named "".
+  const configPath = flags.config ?? (env.COORDINATE_CONFIG || undefined)
   const config = await readConfigSection(configPath ?? defaultConfigPath(env), configPath !== undefined)
   const namespace = flags.namespace ?? env.COORDINATE_NAMESPACE ?? text(config.namespace, 'namespace') ?? ''
   const token = httpToken(flags, env) ?? text(config.token, 'token')
