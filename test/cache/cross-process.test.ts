@@ -79,7 +79,10 @@ describe.runIf(url !== undefined)('two caches on separate connections', async ()
   })
 
   it('after its listener is killed, reconnects and catches up through the generation', async () => {
+    // B hears of the add first: a notification still on its way would make B read again later.
+    const added = nextEvent(backendB.changes(), unitsChanged('resync'))
     await (await (await cacheA.namespace('resync')).setWorkSpec({ name: 'spec' })).addWorkUnit('u', { v: 'before' })
+    await added
     const unitB = await (await (await cacheB.namespace('resync')).workSpec('spec')).workUnit('u')
     expect(await unitB.data()).toEqual({ v: 'before' })
     // A write whose notification is lost: B keeps serving what it has.
