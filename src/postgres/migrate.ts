@@ -4,6 +4,7 @@ import * as baseline from '../../migrations/0001_baseline.js'
 import * as fewerClaimWrites from '../../migrations/0002_fewer_claim_writes.js'
 import * as unitCounts from '../../migrations/0003_unit_counts.js'
 import * as roomForHotUpdates from '../../migrations/0004_room_for_hot_updates.js'
+import * as oneCountRowPerStatement from '../../migrations/0005_one_count_row_per_statement.js'
 import {
   LOCK_STORED_FUNCTIONS_VERSION_SQL,
   STORED_FUNCTIONS_VERSION_SQL,
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_fewer_claim_writes': fewerClaimWrites,
   '0003_unit_counts': unitCounts,
   '0004_room_for_hot_updates': roomForHotUpdates,
+  '0005_one_count_row_per_statement': oneCountRowPerStatement,
 }
 
 /** The name of the newest migration: a schema that has it applied is up to date. */

@@ -20,6 +20,19 @@ const SCHEMA = 'coordinate'
 const T0 = Date.UTC(2026, 0, 1)
 const HOUR = 60 * MINUTE
 
+/** Migrates the schema (created first when `create`) up or down to the named migration. */
+async function migrateTo(url: string | undefined, migration: string, create: boolean): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${SCHEMA}` })
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    if (create) await pool.query(`CREATE SCHEMA ${SCHEMA}`)
+    const { error } = await schemaMigrator(db, SCHEMA).migrateTo(migration)
+    expect(error).toBeUndefined()
+  } finally {
+    await db.destroy()
+  }
+}
+
 describe('a database filled under the baseline schema, then migrated (real server)', async () => {
   const database = await createFileDatabase()
   const url = database.url
@@ -27,15 +40,7 @@ describe('a database filled under the baseline schema, then migrated (real serve
 
   /** Builds the baseline schema and fills it; returns the attempt ids by name. */
   async function fillBaseline(): Promise<Record<string, string>> {
-    const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${SCHEMA}` })
-    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
-    try {
-      await pool.query(`CREATE SCHEMA ${SCHEMA}`)
-      const { error } = await schemaMigrator(db, SCHEMA).migrateTo('0001_baseline')
-      expect(error).toBeUndefined()
-    } finally {
-      await db.destroy()
-    }
+    await migrateTo(url, '0001_baseline', true)
     return withSchemaClient(url, async (client) => {
       const at = (ms: number) => new Date(T0 + ms)
       const one = async (text: string, values: unknown[]) => (await client.query<{ id: string }>(text, values)).rows[0]!.id
@@ -203,6 +208,93 @@ describe('a database filled under the baseline schema, then migrated (real serve
         [ids.retryable, 'retryable'],
         [later[0]!.id, 'failed'],
       ])
+    } finally {
+      await coordinate.close()
+    }
+  })
+})
+
+// A database whose unit counts (0003) still hold deltas in 0003's form, one row per (spec,
+// state) and statement, not yet folded: 0005 folds them into the totals before it changes the
+// delta rows' form, so every count reads as before, and later writes add deltas in the new form.
+describe('unit-count deltas written under 0004, then migrated (real server)', async () => {
+  const database = await createFileDatabase()
+  const url = database.url
+  afterAll(() => database.drop())
+
+  it.runIf(url !== undefined)('keeps every count across the change of the delta rows', async () => {
+    await migrateTo(url, '0004_room_for_hot_updates', true)
+    await withSchemaClient(url, async (client) => {
+      const ns = (await client.query<{ id: string }>(`INSERT INTO namespace (name) VALUES ('old') RETURNING id::text`)).rows[0]!.id
+      for (const name of ['a', 'b']) {
+        const spec = (
+          await client.query<{ id: string }>(`INSERT INTO work_spec (namespace_id, name, data) VALUES ($1, $2, $3) RETURNING id::text`, [
+            ns,
+            name,
+            Buffer.from(encodeData({ name })),
+          ])
+        ).rows[0]!.id
+        // Statements as 0004's code made them: each leaves its deltas, per (spec, state).
+        await client.query(`INSERT INTO work_unit (work_spec_id, name, data) SELECT $1, ('u' || g)::bytea, '\\xa0' FROM generate_series(1, 20) g`, [spec])
+        await client.query(`UPDATE work_unit SET state = 'finished' WHERE work_spec_id = $1 AND name IN ('u1', 'u2', 'u3')`, [spec])
+        await client.query(`UPDATE work_unit SET state = 'failed' WHERE work_spec_id = $1 AND name = 'u4'`, [spec])
+        await client.query(`DELETE FROM work_unit WHERE work_spec_id = $1 AND name IN ('u5', 'u6')`, [spec])
+      }
+      const deltas = await client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM work_unit_count_delta`)
+      expect(deltas.rows[0]!.n).toBeGreaterThan(0)
+    })
+
+    const coordinate = await openCoordinate({ databaseUrl: url, clock: new FakeClock(T0), leaseSweepMs: 0 })
+    try {
+      const ns = await coordinate.namespace('old')
+      const [a, b] = [await ns.workSpec('a'), await ns.workSpec('b')]
+      const migrated = { available: 14, finished: 3, failed: 1 }
+      expect(await a.countWorkUnitStatus()).toEqual(migrated)
+      expect(await b.countWorkUnitStatus()).toEqual(migrated)
+      // Folded and replaced: the old deltas are in the totals, the new table has none yet.
+      const kept = await withSchemaClient(url, async (client) => ({
+        deltas: (await client.query(`SELECT * FROM work_unit_count_delta`)).rows,
+        totals: (await client.query(`SELECT s.name, c.state, c.n::integer AS n FROM work_unit_count c JOIN work_spec s ON s.id = c.work_spec_id ORDER BY 1, 2`)).rows,
+      }))
+      expect(kept.deltas).toEqual([])
+      expect(kept.totals).toEqual(
+        ['a', 'b'].flatMap((name) => [
+          { name, state: 'available', n: 14 },
+          { name, state: 'failed', n: 1 },
+          { name, state: 'finished', n: 3 },
+        ]),
+      )
+
+      // Claims, completions and adds after the migration write one delta row per statement and spec.
+      const worker = await ns.worker('w')
+      const claimed = await worker.requestAttempts({ numberOfWorkUnits: 4, workSpecs: ['a'] })
+      expect(claimed).toHaveLength(4)
+      expect(await a.countWorkUnitStatus()).toEqual({ ...migrated, available: 10, pending: 4 })
+      await ns.completeAttempts(claimed.map((attempt, i) => ({ attempt, status: i === 0 ? ('failed' as const) : ('finished' as const) })))
+      await b.addWorkUnits([{ key: 'new1' }, { key: 'new2' }])
+      expect(await a.countWorkUnitStatus()).toEqual({ available: 10, finished: 6, failed: 2 })
+      expect(await b.countWorkUnitStatus()).toEqual({ ...migrated, available: 16 })
+      const rows = await withSchemaClient(url, (client) =>
+        client.query(`SELECT s.name, d.available::integer AS available, d.pending::integer AS pending, d.finished::integer AS finished,
+                        d.failed::integer AS failed FROM work_unit_count_delta d JOIN work_spec s ON s.id = d.work_spec_id ORDER BY d.ctid`),
+      )
+      expect(rows.rows).toEqual([
+        { name: 'a', available: -4, pending: 4, finished: 0, failed: 0 },
+        { name: 'a', available: 0, pending: -4, finished: 3, failed: 1 },
+        { name: 'b', available: 2, pending: 0, finished: 0, failed: 0 },
+      ])
+
+      // Down to 0004 again: 0003's counts are back, the units counted again as 0003 counts them.
+      await migrateTo(url, '0004_room_for_hot_updates', false)
+      await withSchemaClient(url, async (client) => {
+        const kept = await client.query(`SELECT s.name || '/' || c.state AS k, sum(c.n)::integer AS n
+          FROM (SELECT work_spec_id, state, n FROM work_unit_count UNION ALL SELECT work_spec_id, state, n FROM work_unit_count_delta) c
+          JOIN work_spec s ON s.id = c.work_spec_id GROUP BY 1 HAVING sum(c.n) <> 0 ORDER BY 1`)
+        const counted = await client.query(`SELECT s.name || '/' || u.state AS k, count(*)::integer AS n
+          FROM work_unit u JOIN work_spec s ON s.id = u.work_spec_id GROUP BY 1 ORDER BY 1`)
+        expect(kept.rows).toEqual(counted.rows)
+        expect(counted.rows).toHaveLength(6)
+      })
     } finally {
       await coordinate.close()
     }

@@ -119,6 +119,10 @@ const EFFECTS: Record<string, SchemaChange> = {
     adds: ['storage attempt fillfactor=50', 'storage work_unit fillfactor=40'],
     drops: ['storage attempt fillfactor=70', 'storage work_unit fillfactor=60'],
   },
+  '0005_one_count_row_per_statement': {
+    adds: column('work_unit_count_delta', 'work_spec_id bigint not null, available bigint not null, pending bigint not null, finished bigint not null, failed bigint not null'),
+    drops: column('work_unit_count_delta', 'work_spec_id bigint not null, state text not null, n bigint not null'),
+  },
 }
 
 // What the repeatable step adds on top of the migrations.

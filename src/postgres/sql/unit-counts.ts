@@ -3,7 +3,7 @@ import type { WorkUnitStatus } from '../../coordinate/status.js'
 import { PINNED } from './pinned-plan.js'
 
 // Unit counts by status, read from the counts the database keeps per (spec, stored state)
-// (migrations/0003_unit_counts.ts) plus two corrections for what time changes without a write:
+// (migrations/0003_unit_counts.ts, deltas as 0005 writes them) plus two corrections for what time changes without a write:
 // a pending unit whose lease ended reads as available (or delayed), and an available unit
 // whose not-before is still ahead reads as delayed (the rule of ./fragments.ts unitStatusSql).
 // The cost follows the number of specs, leases out and units still waiting on a not-before,
@@ -38,7 +38,10 @@ export const UNIT_COUNTS_FUNCTION = `
         SELECT c.work_spec_id, c.state, sum(c.n)::bigint FROM (
           SELECT t.work_spec_id, t.state, t.n FROM work_unit_count t WHERE t.work_spec_id = ANY (p_specs)
           UNION ALL
-          SELECT d.work_spec_id, d.state, d.n FROM work_unit_count_delta d WHERE d.work_spec_id = ANY (p_specs)
+          -- A delta row holds a statement's change in every state (migrations/0005).
+          SELECT d.work_spec_id, s.state, s.n FROM work_unit_count_delta d,
+            LATERAL (VALUES ('available', d.available), ('pending', d.pending), ('finished', d.finished), ('failed', d.failed)) s (state, n)
+          WHERE d.work_spec_id = ANY (p_specs)
           UNION ALL
           SELECT m.work_spec_id, m.stored, -1 FROM moved m
           UNION ALL
