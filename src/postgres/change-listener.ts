@@ -29,6 +29,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   readonly #listeners = new Set<(event: ChangeEvent) => void>()
   #session: ListenSession | undefined
   #running = false
+  #generation = 0
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
 
@@ -48,7 +49,7 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.#listeners.add(listener)
     if (!this.#running) {
       this.#running = true
-      this.#loop = this.#run()
+      this.#loop = this.#run(++this.#generation)
     }
     return () => {
       this.#listeners.delete(listener)
@@ -69,18 +70,28 @@ export class PostgresChangeFeed implements ChangeFeed {
   /** Ends the LISTEN connection; pending reconnects stop. */
   async close(): Promise<void> {
     this.#running = false
+    // The loop in flight stops at its next step, even if a subscriber starts a new one meanwhile.
+    this.#generation++
     this.#wake?.()
-    await this.#session?.close().catch(() => undefined)
-    await this.#loop
+    const session = this.#session
+    const loop = this.#loop
+    this.#session = undefined
+    await session?.close().catch(() => undefined)
+    await loop
   }
 
-  async #run(): Promise<void> {
+  // One loop per period between the first subscriber and the last (`generation`): a loop whose
+  // period was closed, even while it awaited, touches nothing, so unsubscribing and subscribing
+  // again at once cannot leave two loops (two LISTEN connections) or a closing session that
+  // ready() takes for a live one.
+  async #run(generation: number): Promise<void> {
+    const current = (): boolean => this.#running && generation === this.#generation
     let delay = RECONNECT_MIN_MS
     let first = true
-    while (this.#running) {
+    while (current()) {
       try {
         const session = await this.#connect(this.#channel, (payload) => this.#deliver(payload))
-        if (!this.#running) {
+        if (!current()) {
           await session.close()
           return
         }
@@ -90,13 +101,13 @@ export class PostgresChangeFeed implements ChangeFeed {
         first = false
         delay = RECONNECT_MIN_MS
         await session.ended
-        if (this.#running) this.health.lost(LISTEN, new Error('LISTEN connection ended'))
+        if (current()) this.health.lost(LISTEN, new Error('LISTEN connection ended'))
       } catch (error) {
         // Connection refused or lost while connecting: retry below.
-        if (!first) this.health.lost(LISTEN, error)
+        if (!first && current()) this.health.lost(LISTEN, error)
       }
+      if (!current()) return
       this.#session = undefined
-      if (!this.#running) return
       await new Promise<void>((resolve) => {
         this.#wake = resolve
         setTimeout(resolve, delay).unref()
