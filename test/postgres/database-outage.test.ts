@@ -88,10 +88,13 @@ describe.runIf(url !== undefined)('a get-or-create whose connection drops while 
       await holder.query('BEGIN')
       await holder.query("INSERT INTO coordinate.namespace (name) VALUES ('racing')")
       const created = direct.namespace('racing')
-      await waitForLockWait(holder)
-      const { rows } = await holder.query<{ n: number }>(
-        "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-      )
+      // Only our insert waits for the holder (a backend of the tests above may wait on a lock too).
+      const blockedByHolder = 'FROM pg_stat_activity WHERE datname = current_database() AND pg_backend_pid() = ANY (pg_blocking_pids(pid))'
+      await vi.waitFor(async () => expect((await holder.query<{ n: number }>(`SELECT count(*)::int AS n ${blockedByHolder}`)).rows[0]!.n).toBe(1), {
+        timeout: 10_000,
+        interval: 10,
+      })
+      const { rows } = await holder.query<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n ${blockedByHolder}`)
       expect(rows[0]!.n).toBe(1)
       await holder.query('COMMIT')
       const namespace = await created
