@@ -2,7 +2,7 @@ import { Coalescer, type Settled, settle } from '../coordinate/coalescer.js'
 import { ClosedError, DatabaseUnavailableError } from '../coordinate/errors.js'
 import type { Store } from './store.js'
 import { compareIds } from './sql/lock-order.js'
-import { CLAIM_WITH_DATA_SQL, type ClaimWithDataRow } from './sql/claim-with-data.js'
+import { CLAIM_SQL, type ClaimRow } from './sql/claim.js'
 import { CLAIM_FOR_WORKERS_SQL, type ClaimForWorkersRow } from './sql/claim-for-workers.js'
 
 // Claim statements in flight at once per Store, as for the daemon's completions
@@ -27,14 +27,14 @@ export interface ClaimItem {
   specVersion?: string
 }
 
-const batchers = new WeakMap<Store, Coalescer<ClaimItem, ClaimWithDataRow[]>>()
+const batchers = new WeakMap<Store, Coalescer<ClaimItem, ClaimRow[]>>()
 
 /**
  * Claims units for one worker. Claims that arrive while claim statements are in flight go
  * together in the next one: one round trip and one commit for all of them, instead of one
  * each queuing on the pool and the WAL flush. Each caller gets its own rows, or its own error.
  */
-export function claimBatched(store: Store, item: ClaimItem): Promise<ClaimWithDataRow[]> {
+export function claimBatched(store: Store, item: ClaimItem): Promise<ClaimRow[]> {
   let batcher = batchers.get(store)
   if (batcher === undefined) {
     batcher = new Coalescer((items) => claimBatch(store, items), { maxInFlight: MAX_IN_FLIGHT, maxBatch: MAX_BATCH })
@@ -44,8 +44,8 @@ export function claimBatched(store: Store, item: ClaimItem): Promise<ClaimWithDa
 }
 
 /** A claim on its own: the prepared single-claim statement, cheaper than the batch for one. */
-function claimAlone(store: Store, item: ClaimItem): Promise<ClaimWithDataRow[]> {
-  return store.call<ClaimWithDataRow>(CLAIM_WITH_DATA_SQL, [
+function claimAlone(store: Store, item: ClaimItem): Promise<ClaimRow[]> {
+  return store.call<ClaimRow>(CLAIM_SQL, [
     item.specId,
     item.workerId,
     item.count,
@@ -65,7 +65,7 @@ function claimAlone(store: Store, item: ClaimItem): Promise<ClaimWithDataRow[]> 
  * checks before the batch let through), each claim runs alone to get its own answer; when the
  * database is down or closed, every claim gets that error, as each alone would.
  */
-async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<ClaimWithDataRow[]>[]> {
+async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<ClaimRow[]>[]> {
   if (items.length === 1) return [await settle(() => claimAlone(store, items[0] as ClaimItem))]
   // By spec (stably), so that every batch takes the spec-row locks of max_running in one order
   // and two batches in flight cannot wait on each other in a cycle.
@@ -87,11 +87,11 @@ async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<Cla
     ])
   } catch (error) {
     if (error instanceof DatabaseUnavailableError || error instanceof ClosedError) throw error
-    const results: Settled<ClaimWithDataRow[]>[] = []
+    const results: Settled<ClaimRow[]>[] = []
     for (const item of items) results.push(await settle(() => claimAlone(store, item)))
     return results
   }
-  const byItem: ClaimWithDataRow[][] = items.map(() => [])
+  const byItem: ClaimRow[][] = items.map(() => [])
   for (const { request, ...row } of rows) byItem[order[request - 1] as number]?.push(row)
   return byItem.map((value) => ({ ok: true, value }))
 }

@@ -18,7 +18,6 @@ import type { SpecsFingerprint } from './remembered-choices.js'
 import type { Store } from './store.js'
 import { metaFromRow } from './work-spec-meta-store.js'
 import { type ClaimRow, addContinuousUnitSql, schedulerInputsSql } from './sql/claim.js'
-import type { ClaimWithDataRow } from './sql/claim-with-data.js'
 import { claimBatched } from './claim-batches.js'
 import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { PostgresWorkSpec } from './work-spec.js'
@@ -126,7 +125,7 @@ interface ClaimTarget {
   fingerprint?: SpecsFingerprint
 }
 
-async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimWithDataRow[]> {
+async function claimUnits(store: Store, target: ClaimTarget, worker: PostgresWorker, count: number, now: Date, expiration: Date): Promise<ClaimRow[]> {
   const { maxRunning, maxRetries } = target.meta
   const check = target.fingerprint
   const { notifications } = store

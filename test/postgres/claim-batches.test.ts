@@ -7,7 +7,7 @@ import type { PostgresCoordinate } from '../../src/postgres/coordinate.js'
 import type { PostgresNamespace } from '../../src/postgres/namespace.js'
 import type { PostgresWorkSpec } from '../../src/postgres/work-spec.js'
 import type { PostgresWorker } from '../../src/postgres/worker.js'
-import { CLAIM_WITH_DATA_SQL } from '../../src/postgres/sql/claim-with-data.js'
+import { CLAIM_SQL } from '../../src/postgres/sql/claim.js'
 import { CLAIM_FOR_WORKERS_SQL } from '../../src/postgres/sql/claim-for-workers.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
@@ -21,7 +21,7 @@ function countClaims(ns: Namespace): { singles: number; batches: number[]; resto
   const counts = { singles: 0, batches: [] as number[], restore: () => spy.mockRestore() }
   const call = store.call.bind(store)
   const spy = vi.spyOn(store, 'call').mockImplementation((text, values, executor) => {
-    if (text === CLAIM_WITH_DATA_SQL) counts.singles++
+    if (text === CLAIM_SQL) counts.singles++
     if (text === CLAIM_FOR_WORKERS_SQL) counts.batches.push((values[0] as unknown[]).length)
     return call(text, values, executor)
   })

@@ -131,9 +131,6 @@ const STORED_FUNCTIONS = [
   'function claim_work_units(p_spec bigint, p_worker bigint, p_limit integer, p_now timestamp with time zone, ' +
     'p_expiration timestamp with time zone, p_max_running integer, p_count_attempts boolean, p_namespace bigint, ' +
     'p_spec_count bigint, p_spec_version bigint)',
-  'function claim_work_units_with_data(p_spec bigint, p_worker bigint, p_limit integer, p_now timestamp with time zone, ' +
-    'p_expiration timestamp with time zone, p_max_running integer, p_count_attempts boolean, p_namespace bigint, ' +
-    'p_spec_count bigint, p_spec_version bigint)',
   'function claim_work_units_for_workers(p_specs bigint[], p_workers bigint[], p_limits integer[], ' +
     'p_nows timestamp with time zone[], p_expirations timestamp with time zone[], p_max_running integer[], ' +
     'p_count_attempts boolean[], p_namespaces bigint[], p_spec_counts bigint[], p_spec_versions bigint[])',
@@ -226,9 +223,15 @@ describe('migrations applied one at a time (real server)', async () => {
     expect(await installStoredFunctions(db)).toBe(false)
     expect((await xmins.execute(db)).rows).toEqual(xminBefore)
 
-    // A schema recording another version gets them again, from two processes at once only once.
+    // A schema recording another version gets them again, from two processes at once only once,
+    // over the claim's earlier forms: another result type (which CREATE OR REPLACE cannot
+    // change) and the wrapper that read the data in a second statement, which goes.
+    const claimArguments = 'p_spec bigint, p_worker bigint, p_limit integer, p_now timestamptz, p_expiration timestamptz, ' +
+      'p_max_running integer, p_count_attempts boolean, p_namespace bigint, p_spec_count bigint, p_spec_version bigint'
     await sql`UPDATE coordinate_stored_functions SET hash = 'older'`.execute(db)
     await sql`DROP FUNCTION claim_work_units`.execute(db)
+    await sql.raw(`CREATE FUNCTION claim_work_units(${claimArguments}) RETURNS TABLE (unit_id bigint) LANGUAGE sql AS 'SELECT 1::bigint'`).execute(db)
+    await sql.raw(`CREATE FUNCTION claim_work_units_with_data(${claimArguments}) RETURNS TABLE (unit_id bigint) LANGUAGE sql AS 'SELECT 1::bigint'`).execute(db)
     const installed = await Promise.all([installStoredFunctions(db), installStoredFunctions(other)])
     expect(installed.sort()).toEqual([false, true])
     expect(await describeSchema(db)).toEqual([...before, ...STORED_FUNCTIONS].sort())

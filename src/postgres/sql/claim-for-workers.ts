@@ -1,4 +1,4 @@
-import type { ClaimWithDataRow } from './claim-with-data.js'
+import type { ClaimRow } from './claim.js'
 import { PINNED } from './pinned-plan.js'
 
 // Many workers' claims in one statement (src/postgres/claim-batches.ts). Each claim was a
@@ -7,12 +7,12 @@ import { PINNED } from './pinned-plan.js'
 // that arrive together makes that one commit.
 
 /** A row of CLAIM_FOR_WORKERS_SQL: a claim row with data, tagged with its request's index (from 1). */
-export interface ClaimForWorkersRow extends ClaimWithDataRow {
+export interface ClaimForWorkersRow extends ClaimRow {
   request: number
 }
 
 /**
- * Calls claim_work_units_with_data (./claim-with-data.ts) once per request, in array order,
+ * Calls claim_work_units (./claim.ts) once per request, in array order,
  * each request with its own spec, worker, limit, times, cap and remembered-choice check. Each
  * call is a statement of its own inside this one, so it takes a fresh snapshot and sees what
  * the calls before it claimed (their units are no longer available), and SKIP LOCKED passes
@@ -32,7 +32,7 @@ export const CLAIM_FOR_WORKERS_FUNCTION = `
       FOR i IN 1 .. coalesce(array_length(p_specs, 1), 0) LOOP
         RETURN QUERY
           SELECT i, c.unit_id, c.unit_name, c.attempt_id, c.num_attempts, c.data
-          FROM claim_work_units_with_data(p_specs[i], p_workers[i], p_limits[i], p_nows[i], p_expirations[i],
+          FROM claim_work_units(p_specs[i], p_workers[i], p_limits[i], p_nows[i], p_expirations[i],
                                           p_max_running[i], p_count_attempts[i], p_namespaces[i],
                                           p_spec_counts[i], p_spec_versions[i]) AS c;
       END LOOP;

@@ -58,13 +58,14 @@ export function addContinuousUnitSql(specId: string, now: Date, next: Date, name
     ON CONFLICT (work_spec_id, name) DO NOTHING`
 }
 
-/** A row of claim_work_units: one claimed unit and its new attempt. */
+/** A row of claim_work_units: one claimed unit, its new attempt, and its data. */
 export interface ClaimRow {
   unit_id: string
   unit_name: Uint8Array
   attempt_id: string
   /** The unit's attempts including this one; counted only when asked for (max_retries). */
   num_attempts: number
+  data: Uint8Array
 }
 
 // The claim proper: the unit is updated first and names its attempt's id, so the attempt's
@@ -72,7 +73,9 @@ export interface ClaimRow {
 // call costs). 'attempt_id_seq' is the sequence of attempt's identity column. Units are
 // claimable when they have no active attempt (the claim index's predicate, so the planner
 // uses it) and are available (the same set, stated too so that a unit that broke the rule
-// would be skipped rather than handed out twice).
+// would be skipped rather than handed out twice). The data comes from the updated row itself
+// (RETURNING), so it is the data of the unit as claimed, locked, with no second read: the
+// worker runtime and get_work need it before a handler can start.
 function claimQuery(numAttempts: string): string {
   return `
         WITH claimed AS (
@@ -92,16 +95,29 @@ function claimQuery(numAttempts: string): string {
             ORDER BY p.priority DESC, p.name
             LIMIT n
             FOR UPDATE SKIP LOCKED))
-          RETURNING u.id, u.name, u.priority, u.active_attempt_id
+          RETURNING u.id, u.name, u.priority, u.active_attempt_id, u.data
         ), made AS (
           INSERT INTO attempt (id, work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
           OVERRIDING SYSTEM VALUE
           SELECT c.active_attempt_id, c.id, p_spec, p_worker, p_now, p_expiration FROM claimed c
         )
-        SELECT c.id, c.name, c.active_attempt_id, ${numAttempts}
+        SELECT c.id, c.name, c.active_attempt_id, ${numAttempts}, c.data
         FROM claimed c ORDER BY c.priority DESC, c.name;
 `
 }
+
+// claim_work_units' argument types, which name it for DROP FUNCTION.
+const CLAIM_ARGUMENTS = '(bigint, bigint, integer, timestamptz, timestamptz, integer, boolean, bigint, bigint, bigint)'
+
+/**
+ * Drops the claim's earlier forms: claim_work_units without the data column (a function's
+ * result type changes only by dropping it) and claim_work_units_with_data, the wrapper that
+ * read the data in a second statement. Runs before CLAIM_FUNCTION when the stored functions change.
+ */
+export const DROP_OLD_CLAIM_FUNCTIONS = [
+  `DROP FUNCTION IF EXISTS claim_work_units${CLAIM_ARGUMENTS}`,
+  `DROP FUNCTION IF EXISTS claim_work_units_with_data${CLAIM_ARGUMENTS}`,
+]
 
 /**
  * claim_work_units: one round trip per claim, with the max_running cap (lock the spec row,
@@ -117,7 +133,7 @@ export const CLAIM_FUNCTION = `
       p_spec bigint, p_worker bigint, p_limit integer, p_now timestamptz, p_expiration timestamptz,
       p_max_running integer, p_count_attempts boolean,
       p_namespace bigint, p_spec_count bigint, p_spec_version bigint)
-    RETURNS TABLE (unit_id bigint, unit_name bytea, attempt_id bigint, num_attempts integer)
+    RETURNS TABLE (unit_id bigint, unit_name bytea, attempt_id bigint, num_attempts integer, data bytea)
     LANGUAGE plpgsql ${QUIET}
     AS $$
     #variable_conflict use_column
@@ -146,3 +162,11 @@ export const CLAIM_FUNCTION = `
     END
     $$
   `
+
+/**
+ * The claim call, with each unit's data. Parameters: spec, worker, limit, now, lease end,
+ * max_running, count attempts, namespace, remembered spec count and version (or nulls). Fixed
+ * text, so it runs as one prepared statement per connection (Store.call).
+ */
+export const CLAIM_SQL = `SELECT unit_id::text, unit_name, attempt_id::text, num_attempts, data
+  FROM claim_work_units($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint, $10::bigint)`
