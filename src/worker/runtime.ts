@@ -142,9 +142,11 @@ export class WorkerRuntime {
     const stop = this.#stopClaiming.signal
     let failures = 0
     while (!stop.aborted) {
+      // News from here on (new work, a freed slot) ends the next wait at once.
+      const since = this.#wake.heard
       const plan = this.#claimPlan()
       if (!plan) {
-        await this.#wake.wait(timers, pollIntervalMs, stop)
+        await this.#wake.wait(timers, pollIntervalMs, stop, since)
         continue
       }
       const arrived = this.#slots.reserve(plan.count)
@@ -168,7 +170,7 @@ export class WorkerRuntime {
       if (attempts.length === 0) {
         arrived()
         this.#emit({ type: 'idle' })
-        await this.#wake.wait(timers, pollIntervalMs, stop)
+        await this.#wake.wait(timers, pollIntervalMs, stop, since)
         continue
       }
       // Held until the units are queued, or the other loop would claim their room again.

@@ -1,25 +1,29 @@
 import type { Timers } from './timers.js'
 
 /**
- * Wakes the claim loops. A notification that arrives while nobody waits is kept, so news heard
- * during a claim that came back empty is not lost: the next wait returns at once.
+ * Wakes the claim loops. Each loop reads `heard` before it plans a claim and passes it to
+ * wait(): news that came since (new work, a freed slot) makes the wait return at once, even if
+ * another loop woke on the same news meanwhile. A flag one waiter cleared would leave the
+ * other loop, whose claim came back empty, asleep for the whole poll interval.
  */
 export class WakeSignal {
-  #pending = false
+  #heard = 0
   readonly #waiters = new Set<AbortController>()
 
-  /** Wakes every waiter, or the next one to wait. */
+  /** How many notifications so far: a loop's mark to pass to wait(). */
+  get heard(): number {
+    return this.#heard
+  }
+
+  /** Wakes every waiter, and any loop whose mark is older. */
   notify(): void {
-    this.#pending = true
+    this.#heard++
     for (const waiter of this.#waiters) waiter.abort()
   }
 
-  /** Waits for a notification, for `timeoutMs`, or for `stop` to abort, whichever is first. */
-  async wait(timers: Timers, timeoutMs: number, stop: AbortSignal): Promise<void> {
-    if (this.#pending || stop.aborted) {
-      this.#pending = false
-      return
-    }
+  /** Waits for a notification after mark `since`, for `timeoutMs`, or for `stop` to abort, whichever is first. */
+  async wait(timers: Timers, timeoutMs: number, stop: AbortSignal, since: number): Promise<void> {
+    if (this.#heard !== since || stop.aborted) return
     const controller = new AbortController()
     this.#waiters.add(controller)
     const onStop = (): void => controller.abort()
@@ -29,7 +33,6 @@ export class WakeSignal {
     } finally {
       stop.removeEventListener('abort', onStop)
       this.#waiters.delete(controller)
-      this.#pending = false
     }
   }
 }
