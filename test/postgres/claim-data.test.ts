@@ -3,8 +3,8 @@ import { PostgresWorkSpec } from '../../src/postgres/work-spec.js'
 import { runWorkers } from '../../src/worker/runtime.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
-// requestAttempts on Postgres brings each claimed unit's data along (Attempt.claimData), read
-// after the claim in the same call, so the worker runtime starts handlers without another read.
+// requestAttempts on Postgres brings each claimed unit's data along (Attempt.claimData), from
+// the claim's own UPDATE … RETURNING, so the worker runtime starts handlers without another read.
 describe('claimed units come with their data', async () => {
   const { coordinate } = await openTestCoordinate()
 
