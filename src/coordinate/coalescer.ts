@@ -65,6 +65,18 @@ export class Coalescer<I, O> {
   }
 }
 
+/**
+ * Runs `fn` for each item on its own and records how each ended: all at once when `together`,
+ * else one after the other (items that must not race, such as two completions of one attempt).
+ * What a batcher does when its shared statement failed for one item's reason.
+ */
+export async function settleEach<I, O>(items: readonly I[], fn: (item: I) => Promise<O>, together: boolean): Promise<Settled<O>[]> {
+  if (together) return Promise.all(items.map((item) => settle(() => fn(item))))
+  const results: Settled<O>[] = []
+  for (const item of items) results.push(await settle(() => fn(item)))
+  return results
+}
+
 /** Runs `fn` and records how it ended, so one call's failure stays that call's. */
 export async function settle<O>(fn: () => Promise<O>): Promise<Settled<O>> {
   try {

@@ -139,3 +139,13 @@ export class DatabaseUnavailableError extends CoordinateError {
     return new DatabaseUnavailableError(this.applied, 'see the server log')
   }
 }
+
+// The codes of LostLeaseError, NotPendingError and GoneError. Matched by code rather than by
+// class so errors rebuilt by a remote client (REST) count too.
+const LEASE_GONE_CODES = new Set(['LOST_LEASE', 'NOT_PENDING', 'GONE'])
+
+/** Tells whether an error from renewing or completing an attempt means it is no longer the caller's to write. */
+export function isLeaseGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && LEASE_GONE_CODES.has(code)
+}

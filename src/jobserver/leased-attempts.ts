@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Attempt } from '../coordinate/api.js'
 import { workUnitKeyId } from '../coordinate/data.js'
-import { isNotPending } from './work-batches.js'
+import { isLeaseGone } from '../coordinate/errors.js'
 
 /**
  * The attempts get_work handed out, by (spec, key), so that the update_work_unit that usually
@@ -42,7 +42,7 @@ export class LeasedAttempts {
       await transition(attempt)
     } catch (error) {
       this.#attempts.delete(id)
-      if (isNotPending(error)) return false
+      if (isLeaseGone(error)) return false
       throw error
     }
     if (!keep) this.#attempts.delete(id)

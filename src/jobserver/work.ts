@@ -59,7 +59,7 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 
       const worker = await namespace.worker(workerId)
       const attempts = await worker.requestAttempts(request)
-      const tuples = await workTuples(batches, attempts, clock.now())
+      const tuples = await workTuples(attempts, clock.now())
       if (attempts[0]) leased.remember(attempts[0].workUnit.workSpec.name, attempts)
       if (maxJobs === undefined || maxJobs === 1) return ok(tuples[0] ?? Tuple.of(null, null, null))
       return ok(tuples)
@@ -103,15 +103,14 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 /**
  * get_work's (spec, key, data) tuples. The data comes with the claim where the backend brings it
  * along (Postgres, and the cache over it: Attempt.claimData); over a backend that does not, all
- * attempts of one request share a spec, so their data comes from one snapshot query, shared
- * with concurrent get_work calls on the spec (work-batches.ts).
+ * attempts of one request share a spec, so their data comes from one snapshot query.
  */
-async function workTuples(batches: WorkBatches, attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
+async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
   const first = attempts[0]
   if (first === undefined) return []
   const spec = first.workUnit.workSpec
   const unread = attempts.filter((attempt) => attempt.claimData === undefined)
-  const snapshots = unread.length === 0 ? [] : await batches.snapshots(spec, unread.map((attempt) => attempt.workUnit.key))
+  const snapshots = unread.length === 0 ? [] : await spec.workUnitSnapshots(unread.map((attempt) => attempt.workUnit.key))
   const byKey = new Map(snapshots.map((snapshot) => [workUnitKeyId(snapshot.key), snapshot]))
   return Promise.all(
     attempts.map(async (attempt) => {

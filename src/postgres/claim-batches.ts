@@ -1,4 +1,4 @@
-import { Coalescer, type Settled, settle } from '../coordinate/coalescer.js'
+import { Coalescer, type Settled, settle, settleEach } from '../coordinate/coalescer.js'
 import { ClosedError, DatabaseUnavailableError } from '../coordinate/errors.js'
 import type { Store } from './store.js'
 import { compareIds } from './sql/lock-order.js'
@@ -87,9 +87,7 @@ async function claimBatch(store: Store, items: ClaimItem[]): Promise<Settled<Cla
     ])
   } catch (error) {
     if (error instanceof DatabaseUnavailableError || error instanceof ClosedError) throw error
-    const results: Settled<ClaimRow[]>[] = []
-    for (const item of items) results.push(await settle(() => claimAlone(store, item)))
-    return results
+    return settleEach(items, (item) => claimAlone(store, item), false)
   }
   const byItem: ClaimRow[][] = items.map(() => [])
   for (const { request, ...row } of rows) byItem[order[request - 1] as number]?.push(row)

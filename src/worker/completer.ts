@@ -1,6 +1,7 @@
 import { backoffDelay } from '../cache/backoff.js'
 import type { DataDict } from '../coordinate/data.js'
-import { type RunningAttempt, isLeaseGone } from './running-attempt.js'
+import { isLeaseGone } from '../coordinate/errors.js'
+import type { RunningAttempt } from './running-attempt.js'
 import type { Timers } from './timers.js'
 
 /** How one attempt's handler ended, waiting to be written. */

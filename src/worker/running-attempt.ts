@@ -21,16 +21,6 @@ export interface RunningAttempt {
   data: DataDict
 }
 
-// The codes of LostLeaseError, NotPendingError and GoneError. Matched by code rather than by
-// class so errors rebuilt by a remote client (REST) count too.
-const LEASE_GONE_CODES = new Set(['LOST_LEASE', 'NOT_PENDING', 'GONE'])
-
-/** Tells whether an error from renew/finish means the attempt is no longer ours to write. */
-export function isLeaseGone(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && LEASE_GONE_CODES.has(code)
-}
-
 /** Whether the runtime still holds the lease and may write the attempt. */
 export function holdsLease(entry: RunningAttempt): boolean {
   return entry.state === 'queued' || entry.state === 'running' || entry.state === 'completing'

@@ -75,22 +75,4 @@ describe('WorkBatches', () => {
     expect(outcomes[2]!.ok === false && (outcomes[2]!.error as Error).message).toBe('refused for this unit')
     expect(await Promise.all(attempts.map((a) => a.status()))).toEqual(['finished', 'finished', 'pending', 'finished'])
   })
-
-  it('reads the claimed units of requests made together in one query, each request getting its own', async () => {
-    const ns = await cache.namespace('reads')
-    const spec = await ns.setWorkSpec({ name: 's' })
-    await spec.addWorkUnits(Array.from({ length: 6 }, (_, i) => ({ key: `u${i}`, data: { i } })))
-    let reads = 0
-    const read = spec.workUnitSnapshots.bind(spec)
-    spec.workUnitSnapshots = (keys) => {
-      reads++
-      return read(keys)
-    }
-    const batches = new WorkBatches(ns)
-    const asks = [['u0'], ['u1', 'u2'], ['u3', 'missing'], ['u4', 'u5']].map((keys) => keys.map((k) => Buffer.from(k)))
-    const answers = await Promise.all(asks.map((keys) => batches.snapshots(spec, keys)))
-    // Two go at once, the other two share the third query.
-    expect(reads).toBe(3)
-    expect(answers.map((snapshots) => snapshots.map((s) => s.unitData.i))).toEqual([[0], [1, 2], [3], [4, 5]])
-  })
 })

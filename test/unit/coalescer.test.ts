@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Coalescer, type Settled, settle } from '../../src/coordinate/coalescer.js'
+import { Coalescer, type Settled, settle, settleEach } from '../../src/coordinate/coalescer.js'
 
 /** A batch runner whose batches finish when the test says, recording what each batch held. */
 function gated(): { coalescer: Coalescer<number, number>; batches: number[][]; release: () => void } {
@@ -61,5 +61,33 @@ describe('Coalescer', () => {
     )
     expect(await Promise.all(Array.from({ length: 20 }, (_, i) => coalescer.call(i)))).toEqual(Array.from({ length: 20 }, (_, i) => i))
     expect(most).toBe(2)
+  })
+})
+
+describe('settleEach', () => {
+  /** Runs settleEach over three items whose calls wait for a tick, and records the most running at once. */
+  async function mostAtOnce(together: boolean): Promise<{ peak: number; outcomes: Settled<number>[] }> {
+    let running = 0
+    let peak = 0
+    const outcomes = await settleEach(
+      [1, 2, 3],
+      async (n) => {
+        peak = Math.max(peak, ++running)
+        await new Promise((resolve) => setImmediate(resolve))
+        running--
+        if (n === 2) throw new Error('two refused')
+        return n * 10
+      },
+      together,
+    )
+    return { peak, outcomes }
+  }
+
+  it('runs the items at once when together, one after the other otherwise, each with its own outcome', async () => {
+    for (const [together, peak] of [[true, 3], [false, 1]] as const) {
+      const result = await mostAtOnce(together)
+      expect(result.peak).toBe(peak)
+      expect(result.outcomes.map((o) => (o.ok ? o.value : (o.error as Error).message))).toEqual([10, 'two refused', 30])
+    }
   })
 })
