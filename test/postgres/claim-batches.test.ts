@@ -28,6 +28,12 @@ function countClaims(ns: Namespace): { singles: number; batches: number[]; resto
   return counts
 }
 
+/** One claim of `count` units from `spec` for `worker`, as requestAttempts hands it to the batcher. */
+function claimItem(ns: PostgresNamespace, spec: PostgresWorkSpec, worker: PostgresWorker, count: number, maxRunning: number): ClaimItem {
+  const now = ns.store.now()
+  return { specId: spec.id, workerId: worker.id, count, now, expiration: new Date(now.getTime() + 60_000), maxRunning, countAttempts: false, namespaceId: ns.id }
+}
+
 describe('claims from many workers share statements', async () => {
   const { coordinate, clock, url } = await openTestCoordinate()
   // A pool as wide as the workers, so that claims are not merely queued on connections.
@@ -109,6 +115,23 @@ describe('claims from many workers share statements', async () => {
     const got = await Promise.all(workers.map((worker) => worker.requestAttempts({ workSpecs: ['capped'], numberOfWorkUnits: 2 })))
     expect(got.flat().length).toBe(3)
     expect(await spec.countWorkUnitStatus()).toEqual({ pending: 3, available: 17 })
+
+    // The same straight through the batcher, so a batch surely forms: the first two claims go at
+    // once and reach the cap between them; the eight that share the next statement get nothing.
+    const other = (await wide.namespace('capped-batch')) as PostgresNamespace
+    const capped = (await other.setWorkSpec({ name: 'capped', max_running: 3 })) as PostgresWorkSpec
+    await capped.addWorkUnits(Array.from({ length: 20 }, (_, i) => ({ key: `c${i}` })))
+    const worker = (await other.worker('m')) as PostgresWorker
+    const claims = countClaims(other)
+    try {
+      const rows = await Promise.all(Array.from({ length: 10 }, () => claimBatched(other.store, claimItem(other, capped, worker, 2, 3))))
+      expect(claims.singles).toBe(2)
+      expect(claims.batches).toEqual([8])
+      expect(rows.flat().length).toBe(3)
+    } finally {
+      claims.restore()
+    }
+    expect(await capped.countWorkUnitStatus()).toEqual({ pending: 3, available: 17 })
   })
 
   it('runs each claim of a batch alone when the batch fails, so only the claim at fault fails', async () => {
@@ -116,17 +139,7 @@ describe('claims from many workers share statements', async () => {
     const spec = (await ns.setWorkSpec({ name: 's' })) as PostgresWorkSpec
     await spec.addWorkUnits(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}` })))
     const worker = (await ns.worker('alive')) as PostgresWorker
-    const now = coordinate.clock.now()
-    const claim = (count: number): ClaimItem => ({
-      specId: spec.id,
-      workerId: worker.id,
-      count,
-      now,
-      expiration: new Date(now.getTime() + 60_000),
-      maxRunning: 0,
-      countAttempts: false,
-      namespaceId: ns.id,
-    })
+    const claim = (count: number): ClaimItem => claimItem(ns, spec, worker, count, 0)
     const claims = countClaims(ns)
     try {
       // Made together: the first two go at once, the last two share the next statement, where
