@@ -1,4 +1,4 @@
-import { backoffDelay } from '../cache/backoff.js'
+import { backoffDelay } from '../coordinate/backoff.js'
 import type { DataDict } from '../coordinate/data.js'
 import { isLeaseGone } from '../coordinate/errors.js'
 import type { RunningAttempt } from './running-attempt.js'

@@ -1,4 +1,4 @@
-import { backoffDelay } from '../cache/backoff.js'
+import { backoffDelay } from '../coordinate/backoff.js'
 import type { RenewalOutcome } from '../coordinate/api.js'
 import type { Clock } from '../coordinate/clock.js'
 import type { DataDict } from '../coordinate/data.js'

@@ -1,4 +1,4 @@
-import { backoffDelay } from '../cache/backoff.js'
+import { backoffDelay } from '../coordinate/backoff.js'
 import type { Attempt, Coordinate, Worker } from '../coordinate/api.js'
 import type { ChangeEvent } from '../coordinate/change-feed.js'
 import { type DataDict, workUnitKeyId } from '../coordinate/data.js'

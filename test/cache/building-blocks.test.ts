@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../../src/cache/backoff.js'
+import { backoffDelay } from '../../src/coordinate/backoff.js'
 import { copyData } from '../../src/cache/data-copy.js'
 import { HandleSlot } from '../../src/cache/handle-slot.js'
 import { KeyMutex } from '../../src/cache/key-mutex.js'

@@ -1,0 +1,11 @@
+/**
+ * How long a name waits after `failures` consecutive failed refreshes: `baseMs` doubled per
+ * failure, capped at `maxMs`, then "equal jitter" (a random point in the upper half) so that
+ * names which failed together do not come back together and fail together again.
+ */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  if (failures <= 0) return 0
+  // 2 ** 31 already dwarfs any sane cap; clamping the exponent keeps the product finite.
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 31))
+  return ceiling / 2 + random() * (ceiling / 2)
+}
