@@ -85,7 +85,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   // again at once cannot leave two loops (two LISTEN connections) or a closing session that
   // ready() takes for a live one.
   async #run(generation: number): Promise<void> {
-    const current = (): boolean => this.#running && generation === this.#generation
+    // close() moves the generation on, so a loop of an earlier period is never current.
+    const current = (): boolean => generation === this.#generation
     let delay = RECONNECT_MIN_MS
     let first = true
     while (current()) {

@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises'
 import { CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Clock } from '../coordinate/clock.js'
+import { backoffDelay } from '../coordinate/backoff.js'
 import { ClosedError, DatabaseUnavailableError, GoneError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
 import { RememberedChoices } from './remembered-choices.js'
@@ -29,9 +30,11 @@ const SAFE_RETRIES = 3
 // A statement of its own that Postgres aborted to break a deadlock was rolled back whole, and
 // the writer it collided with has gone on, so it runs again (a few times at most). Not at
 // once: run at once, it can take back the lock the other writer was woken for, and close the
-// same cycle again. A few milliseconds, jittered, let the other writer go first.
+// same cycle again. A few milliseconds, jittered and doubling (10–20, 20–40, 40–80 ms), let the
+// other writer go first.
 const DEADLOCK_RETRIES = 3
 const DEADLOCK_BACKOFF_MS = 20
+const DEADLOCK_BACKOFF_MAX_MS = 80
 const DEADLOCK_DETECTED = '40P01'
 
 export class Store {
@@ -119,7 +122,9 @@ export class Store {
    */
   async transaction<T>(fn: (trx: Transaction<unknown>) => Promise<T>): Promise<T> {
     this.#checkOpen()
-    for (let attempt = 0, deadlocks = 0; ; attempt++) {
+    // Counted apart: a deadlock victim's rerun must not use up the tries a lost connection gets.
+    let connectionLosses = 0
+    for (let deadlocks = 0; ; ) {
       let committing = false
       try {
         const result = await this.db.transaction().execute(async (trx) => {
@@ -139,7 +144,7 @@ export class Store {
         this.health.lost(POOL, cause)
         // Lost during COMMIT: it may have happened. Lost before: the server rolled it all back.
         if (committing) throw unavailable(cause as Error, 'unknown')
-        if (attempt + 1 >= this.safeRetries || connectRefused(cause)) throw unavailable(cause as Error, 'no')
+        if (++connectionLosses >= this.safeRetries || connectRefused(cause)) throw unavailable(cause as Error, 'no')
       }
     }
   }
@@ -189,7 +194,7 @@ export class Store {
   async #afterDeadlock(error: unknown, deadlocks: number): Promise<boolean> {
     if (deadlocks >= DEADLOCK_RETRIES || !isPgError(error, DEADLOCK_DETECTED)) return false
     this.#deadlockRetries++
-    await setTimeout(DEADLOCK_BACKOFF_MS * (deadlocks + 1) * (0.5 + Math.random()))
+    await setTimeout(backoffDelay(deadlocks + 1, DEADLOCK_BACKOFF_MS, DEADLOCK_BACKOFF_MAX_MS))
     return true
   }
 
