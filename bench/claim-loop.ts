@@ -135,7 +135,7 @@ async function countsCost(url: string, meter: pg.Pool): Promise<void> {
     const off = median(rates.off)
     report(`${WORKERS} workers claim+finish, batch ${batch}, counts kept`, `${Math.round(on)} units/s (runs ${rates.on.map(Math.round).join(', ')})`, { to: 'the same loop with the count triggers off', value: on / off })
     report(`  the same, count triggers off`, `${Math.round(off)} units/s (runs ${rates.off.map(Math.round).join(', ')})`, { to: 'bare SQL', value: off / median(rates.bare) })
-    report(`  bare SQL SKIP LOCKED loop`, `${Math.round(median(rates.bare))} units/s`, { to: 'counts kept is', value: on / median(rates.bare) })
+    report(`  bare SQL SKIP LOCKED loop`, `${Math.round(median(rates.bare))} units/s`, { subject: 'counts kept', to: 'bare SQL', value: on / median(rates.bare) })
   }
 }
 
