@@ -77,15 +77,23 @@ async function coordinateLoop(url: string, meter: pg.Pool, wal: DatabaseWalMeter
   }
 }
 
-/** The same loop in bare SQL on a one-table queue: the floor a SKIP LOCKED claim can reach here. */
-async function bareLoop(url: string, wal: DatabaseWalMeter | undefined, units: number, batch: number): Promise<LoopResult> {
+/**
+ * The same loop in bare SQL on a one-table queue: the floor a SKIP LOCKED claim can reach here.
+ * `keyed` gives each job what every unit has and a bare job does not: a spec, data that the
+ * claim returns, and names unique within the spec. That unique index alone is an entry more on
+ * every claim (the claim's update cannot be HOT, since it leaves the claim index), so this
+ * loop shows what a store of uniquely named units costs before any of our own choices.
+ */
+async function bareLoop(url: string, wal: DatabaseWalMeter | undefined, units: number, batch: number, keyed = false): Promise<LoopResult> {
   const pool = new pg.Pool({ connectionString: url, max: WORKERS + 2 })
   const close = closeOnce(() => pool.end())
   try {
     await pool.query('DROP TABLE IF EXISTS bare_job')
     await pool.query(`CREATE TABLE bare_job (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,
-      priority double precision NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'available', worker text, expires timestamptz)`)
+      priority double precision NOT NULL DEFAULT 0, state text NOT NULL DEFAULT 'available', worker text, expires timestamptz
+      ${keyed ? ", spec bigint NOT NULL DEFAULT 1, data bytea NOT NULL DEFAULT '\\xa0'" : ''})`)
     await pool.query(`CREATE INDEX bare_job_claim ON bare_job (priority DESC, name) WHERE state = 'available'`)
+    if (keyed) await pool.query('CREATE UNIQUE INDEX bare_job_key ON bare_job (spec, name)')
     await pool.query(`INSERT INTO bare_job (name) SELECT 'u' || lpad(g::text, 9, '0') FROM generate_series(1, $1) g`, [units])
     await pool.query('VACUUM ANALYZE bare_job')
     const target = loopTarget(units, batch)
@@ -97,7 +105,7 @@ async function bareLoop(url: string, wal: DatabaseWalMeter | undefined, units: n
             const { rows } = await pool.query<{ id: string }>(
               `UPDATE bare_job SET state = 'pending', worker = $1, expires = now() + interval '15 minutes'
                WHERE id IN (SELECT id FROM bare_job WHERE state = 'available' ORDER BY priority DESC, name LIMIT $2 FOR UPDATE SKIP LOCKED)
-               RETURNING id`,
+               RETURNING id${keyed ? ', data' : ''}`,
               [`w${w}`, batch],
             )
             if (rows.length === 0) return
@@ -167,6 +175,11 @@ export async function benchClaimLoop(): Promise<void> {
       report(`  baseline: bare SQL, batch ${batch}`, `${Math.round(bare.rate)} units/s`)
       const walOver = walRatio(ours.wal, ours.units, bare.wal, bare.units)
       report(`  WAL per unit, batch ${batch}: ours / bare`, `${walPerUnit(ours.wal, ours.units)} / ${walPerUnit(bare.wal, bare.units)}`, walOver === undefined ? undefined : { to: 'bare, in bytes', value: walOver })
+      await vacuum(url)
+      const keyed = await bareLoop(url, wal, LOOP_UNITS, batch, true)
+      report(`  bare SQL, unique (spec, name) key, batch ${batch}`, `${Math.round(keyed.rate)} units/s`, { subject: 'ours', to: 'the keyed bare loop', value: ours.rate / keyed.rate })
+      const keyedWal = walRatio(ours.wal, ours.units, keyed.wal, keyed.units)
+      report(`  WAL per unit, batch ${batch}: keyed bare loop`, walPerUnit(keyed.wal, keyed.units), keyedWal === undefined ? undefined : { subject: 'ours', to: 'the keyed bare loop, in bytes', value: keyedWal })
     }
     const graphile = await graphileWorkerRate()
     const batched = ourRates.get(100)
