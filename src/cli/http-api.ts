@@ -26,6 +26,7 @@ export function daemonMetrics(store: PostgresCoordinate, served: Coordinate): Da
     unitCounts: () => observability.unitCounts(),
     activeWorkers: () => observability.activeWorkers(),
     poolStats: () => observability.poolStats(),
+    deadlockRetries: () => observability.deadlockRetries(),
     registries: served instanceof CacheCoordinate ? [served.metrics.registry] : [],
   })
 }

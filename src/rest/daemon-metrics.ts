@@ -12,6 +12,8 @@ export interface MetricsSources {
   activeWorkers?: () => Promise<{ namespace: string; count: number }[]>
   /** The pool's connections, or null without a pool. */
   poolStats?: () => { total: number; idle: number; waiting: number } | null
+  /** Statements the store ran again after losing a deadlock, since it opened. */
+  deadlockRetries?: () => number
   /** Registries to serve alongside (the cache's). */
   registries?: readonly Registry[]
   /** Longest a scrape's counts may be reused; older ones are read again for the scrape (default 1,000 ms). */
@@ -36,7 +38,8 @@ const JOBSERVER_NAMESPACE = ''
 
 /**
  * The daemon's Prometheus metrics: claims and completions, HTTP and CBOR-RPC requests, unit
- * counts and active workers from the store, pool usage, plus the registries it is given.
+ * counts, active workers and deadlock retries from the store, pool usage, plus the registries it
+ * is given.
  */
 export class DaemonMetrics {
   readonly #own = new Registry()
@@ -61,12 +64,12 @@ export class DaemonMetrics {
     this.#httpLatency = new Histogram({ name: 'coordinate_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: LATENCY_BUCKETS, registers })
     this.#rpcRequests = counter('coordinate_cborrpc_requests_total', 'CBOR-RPC requests answered, by method and outcome (ok or error)', ['method', 'outcome'])
     this.#rpcLatency = new Histogram({ name: 'coordinate_cborrpc_request_duration_seconds', help: 'CBOR-RPC request latency', labelNames: ['method'], buckets: LATENCY_BUCKETS, registers })
-    this.#storeGauges(sources, registers)
+    this.#storeSeries(sources, registers)
     this.registry = sources.registries?.length ? Registry.merge([this.#own, ...sources.registries]) : this.#own
   }
 
-  #storeGauges(sources: MetricsSources, registers: Registry[]): void {
-    const { unitCounts, activeWorkers, poolStats } = sources
+  #storeSeries(sources: MetricsSources, registers: Registry[]): void {
+    const { unitCounts, activeWorkers, poolStats, deadlockRetries } = sources
     if (unitCounts) {
       const counts = new RefreshingValue(unitCounts, sources.countsMaxAgeMs ?? COUNTS_MAX_AGE_MS)
       new Gauge({
@@ -120,6 +123,18 @@ export class DaemonMetrics {
           this.set({ state: 'in_use' }, stats.total - stats.idle)
           this.set({ state: 'idle' }, stats.idle)
           this.set({ state: 'waiting' }, stats.waiting)
+        },
+      })
+    }
+    if (deadlockRetries) {
+      // The store keeps the count; the counter mirrors it at each scrape (it only grows).
+      new Counter({
+        name: 'coordinate_deadlock_retries_total',
+        help: 'Statements run again after PostgreSQL chose them as a deadlock victim; any growth means writers take locks in different orders',
+        registers,
+        collect() {
+          this.reset()
+          this.inc(deadlockRetries())
         },
       })
     }

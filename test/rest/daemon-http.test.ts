@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type DaemonHandle, runDaemon } from '../../src/cli/daemon.js'
 import { Tuple } from '../../src/coordinate/data.js'
+import { DaemonMetrics } from '../../src/rest/daemon-metrics.js'
 import { restCoordinate } from '../../src/rest/index.js'
 import { TestClient } from '../cborrpc/python-like-client.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
@@ -70,9 +71,19 @@ describe('daemon /metrics', () => {
     expect(sample(text, 'coordinate_pool_connections', { state: 'in_use' })).toBeGreaterThanOrEqual(0)
     expect(sample(text, 'coordinate_pool_connections', { state: 'waiting' })).toBeGreaterThanOrEqual(0)
     expect(sample(text, 'coordinate_work_units_age_seconds')).toBeGreaterThanOrEqual(0)
+    // Every writer takes its locks in one order, so no statement lost a deadlock.
+    expect(sample(text, 'coordinate_deadlock_retries_total')).toBe(0)
     for (const name of ['coordinate_cache_hits_total', 'coordinate_cache_misses_total', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(text, name).toContain(`\n${name}`)
     }
+  })
+
+  it("serves the store's deadlock retries as they are at each scrape", async () => {
+    let retries = 2
+    const metrics = new DaemonMetrics({ defaults: false, deadlockRetries: () => retries })
+    expect(sample(await metrics.metrics(), 'coordinate_deadlock_retries_total')).toBe(2)
+    retries = 5
+    expect(sample(await metrics.metrics(), 'coordinate_deadlock_retries_total')).toBe(5)
   })
 })
 
