@@ -107,14 +107,8 @@ export class NamespaceProxy implements Namespace {
   /** Finishes or fails many attempts at once; their units' snapshots are invalidated. */
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
     validateAttemptCompletions(completions)
-    const backend = completions.map((c) => (c.attempt instanceof AttemptProxy ? { ...c, attempt: c.attempt.backend } : c))
-    const handle = await this.#slot.get()
-    try {
-      await handle.completeAttempts(backend)
-    } finally {
-      // Even after an error: one that came with the connection may follow a commit.
-      for (const { attempt } of completions) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
-    }
+    await this.#callWithBackendAttempts(completions, (ns, backend) => ns.completeAttempts(backend))
+    unitsWrote(completions)
     const finishedSpecs = new Set<WorkSpecProxy>()
     for (const completion of completions) {
       if (completion.attempt instanceof AttemptProxy && completion.status === 'finished') finishedSpecs.add(completion.attempt.workUnit.workSpec)
@@ -127,22 +121,24 @@ export class NamespaceProxy implements Namespace {
   /** Extends many leases in one backend call; the units of renewed and lost attempts are invalidated. */
   async renewAttempts(renewals: readonly AttemptRenewal[]): Promise<RenewalOutcome[]> {
     validateAttemptRenewals(renewals)
-    const backend = renewals.map((r) => (r.attempt instanceof AttemptProxy ? { ...r, attempt: r.attempt.backend } : r))
-    let outcomes: RenewalOutcome[]
-    try {
-      outcomes = await (await this.#slot.get()).renewAttempts(backend)
-    } catch (error) {
-      // As for completions: an error that came with the connection may follow a commit.
-      for (const { attempt } of renewals) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
-      throw error
-    }
-    renewals.forEach(({ attempt }, i) => {
-      // Both write the attempt: a renewal moves the unit's lease, a lost lease expires the attempt.
-      const wrote = outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'
-      if (wrote && attempt instanceof AttemptProxy) attempt.workUnit.wrote()
-    })
+    const outcomes = await this.#callWithBackendAttempts(renewals, (ns, backend) => ns.renewAttempts(backend))
+    // Both write the attempt: a renewal moves the unit's lease, a lost lease expires the attempt.
+    unitsWrote(renewals.filter((_, i) => outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'))
     if (renewals.some((r) => !(r.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
     return outcomes
+  }
+
+  /** Makes one batch call with the backend's own attempts in place of proxies; on an error every proxied unit counts as written. */
+  async #callWithBackendAttempts<T extends { attempt: Attempt }, R>(items: readonly T[], call: (ns: Namespace, backend: T[]) => Promise<R>): Promise<R> {
+    const backend = items.map((item) => (item.attempt instanceof AttemptProxy ? { ...item, attempt: item.attempt.backend } : item))
+    const handle = await this.#slot.get()
+    try {
+      return await call(handle, backend)
+    } catch (error) {
+      // An error that came with the connection may follow a commit.
+      unitsWrote(items)
+      throw error
+    }
   }
 
   /** Unit counts for this namespace (not cached). */
@@ -286,4 +282,9 @@ export class NamespaceProxy implements Namespace {
     this.#specs.clear()
     this.#workers.clear()
   }
+}
+
+/** Invalidates the snapshots of the units whose attempts are proxies (raw backend attempts name none). */
+function unitsWrote(items: readonly { attempt: Attempt }[]): void {
+  for (const { attempt } of items) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
 }
