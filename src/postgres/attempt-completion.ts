@@ -1,7 +1,8 @@
 import type { AttemptCompletion } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
 import { assertDataDict } from '../coordinate/data.js'
-import { GoneError, InvalidInputError, NotPendingError, WrongBackendError } from '../coordinate/errors.js'
+import { GoneError, InvalidInputError, NotPendingError } from '../coordinate/errors.js'
+import { attemptIds } from './attempt-ids.js'
 import type { Executor, Store } from './store.js'
 import { chainIntoMissingSpecs, chainOutput } from './chained-output.js'
 import { countAttemptsSql } from './sql/attempt.js'
@@ -25,12 +26,11 @@ export async function completeAttempts(store: Store, completions: readonly Attem
   const statuses: string[] = []
   const datas: (Buffer | null)[] = []
   for (const c of completions.length > 1 ? inLockOrder(completions) : completions) {
-    const attempt = c.attempt as { id?: unknown; workUnit?: { id?: unknown }; worker?: { namespace?: { store?: unknown } } }
-    if (attempt.worker?.namespace?.store !== store) throw new WrongBackendError()
+    const attempt = attemptIds(store, c.attempt)
     if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`cannot complete an attempt as ${String(c.status)}`)
     if (c.data !== undefined && c.data !== null) assertDataDict(c.data)
-    unitIds.push(String(attempt.workUnit?.id))
-    ids.push(String(attempt.id))
+    unitIds.push(attempt.unitId)
+    ids.push(attempt.id)
     statuses.push(c.status)
     datas.push(c.data === undefined || c.data === null ? null : Buffer.from(encodeData(c.data)))
   }

@@ -1,6 +1,6 @@
 import type { AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
 import { encodeData } from '../coordinate/cbor-data.js'
-import { WrongBackendError } from '../coordinate/errors.js'
+import { attemptIds } from './attempt-ids.js'
 import { RENEW_SQL, type RenewRow } from './sql/renew.js'
 import type { Store } from './store.js'
 
@@ -16,10 +16,9 @@ export async function renewAttempts(store: Store, renewals: readonly AttemptRene
   const datas: (Buffer | null)[] = []
   const expirations: Date[] = []
   for (const { attempt, extendMs, data } of renewals) {
-    const owner = attempt as { workUnit?: { id?: unknown }; worker?: { namespace?: { store?: unknown } } }
-    if (owner.worker?.namespace?.store !== store) throw new WrongBackendError()
-    unitIds.push(String(owner.workUnit?.id))
-    ids.push(attempt.id)
+    const owned = attemptIds(store, attempt)
+    unitIds.push(owned.unitId)
+    ids.push(owned.id)
     datas.push(data === undefined || data === null ? null : Buffer.from(encodeData(data)))
     expirations.push(new Date(now.getTime() + extendMs))
   }
