@@ -1,6 +1,17 @@
 /** The outcome of one call in a batch: its value, or the error that call alone gets. */
 export type Settled<O> = { ok: true; value: O } | { ok: false; error: unknown }
 
+/**
+ * How many batch statements of one kind (the daemon's completions, a Store's claims) run at once.
+ * With one, at max_jobs 100 (every connection always waiting on an update) each completion
+ * queued behind the last and the loop ran slower than without batching; two kept the gain at
+ * max_jobs 1 and beat the unbatched daemon at 100 (docs/design.md, "Where the daemon's time
+ * went"); many would be a statement per request again.
+ */
+export const MAX_STATEMENTS_IN_FLIGHT = 2
+/** How many requests go in one batch statement: far above what a few dozen connections or workers can have waiting. */
+export const MAX_REQUESTS_PER_STATEMENT = 256
+
 interface Waiting<I, O> {
   item: I
   resolve: (value: O) => void

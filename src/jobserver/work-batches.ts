@@ -1,15 +1,7 @@
 import type { Attempt, AttemptCompletion, Namespace } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
 import { ClosedError, DatabaseUnavailableError } from '../coordinate/errors.js'
-import { Coalescer, type Settled, settleEach } from '../coordinate/coalescer.js'
-
-// Statements of each kind in flight at once. With one, at max_jobs 100 (every connection always
-// waiting on an update) each completion queued behind the last and the loop ran slower than
-// without batching; two kept the gain at max_jobs 1 and beat the unbatched daemon at 100
-// (docs/design.md, "Where the daemon's time went"); many would be a statement per request again.
-const MAX_IN_FLIGHT = 2
-// Requests in one batch; far above what a few dozen connections can have waiting.
-const MAX_BATCH = 256
+import { Coalescer, MAX_REQUESTS_PER_STATEMENT, MAX_STATEMENTS_IN_FLIGHT, type Settled, settleEach } from '../coordinate/coalescer.js'
 
 /**
  * The completions of every get_work → update_work_unit cycle, gathered across connections: each
@@ -21,7 +13,7 @@ export class WorkBatches {
   readonly #completions: Coalescer<AttemptCompletion, void>
 
   constructor(namespace: Namespace) {
-    this.#completions = new Coalescer((batch) => completeBatch(namespace, batch), { maxInFlight: MAX_IN_FLIGHT, maxBatch: MAX_BATCH })
+    this.#completions = new Coalescer((batch) => completeBatch(namespace, batch), { maxInFlight: MAX_STATEMENTS_IN_FLIGHT, maxBatch: MAX_REQUESTS_PER_STATEMENT })
   }
 
   /** Finishes or fails one attempt; NotPendingError or GoneError as the attempt's own call would. */

@@ -1,16 +1,9 @@
-import { Coalescer, type Settled, settle, settleEach } from '../coordinate/coalescer.js'
+import { Coalescer, MAX_REQUESTS_PER_STATEMENT, MAX_STATEMENTS_IN_FLIGHT, type Settled, settle, settleEach } from '../coordinate/coalescer.js'
 import { ClosedError, DatabaseUnavailableError } from '../coordinate/errors.js'
 import type { Store } from './store.js'
 import { compareIds } from './sql/lock-order.js'
 import { CLAIM_SQL, type ClaimRow } from './sql/claim.js'
 import { CLAIM_FOR_WORKERS_SQL, type ClaimForWorkersRow } from './sql/claim-for-workers.js'
-
-// Claim statements in flight at once per Store, as for the daemon's completions
-// (src/jobserver/work-batches.ts): one would queue every claim behind the last; many would be a
-// statement per claim again.
-const MAX_IN_FLIGHT = 2
-// Claims in one statement; far above what a few dozen workers can have waiting.
-const MAX_BATCH = 256
 
 /** One worker's claim from one spec, as claim_work_units takes it (src/postgres/sql/claim.ts). */
 export interface ClaimItem {
@@ -37,7 +30,7 @@ const batchers = new WeakMap<Store, Coalescer<ClaimItem, ClaimRow[]>>()
 export function claimBatched(store: Store, item: ClaimItem): Promise<ClaimRow[]> {
   let batcher = batchers.get(store)
   if (batcher === undefined) {
-    batcher = new Coalescer((items) => claimBatch(store, items), { maxInFlight: MAX_IN_FLIGHT, maxBatch: MAX_BATCH })
+    batcher = new Coalescer((items) => claimBatch(store, items), { maxInFlight: MAX_STATEMENTS_IN_FLIGHT, maxBatch: MAX_REQUESTS_PER_STATEMENT })
     batchers.set(store, batcher)
   }
   return batcher.call(item)
