@@ -79,6 +79,17 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** A process's resident set from /proc, in MB; undefined where there is no /proc. */
+export function processRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? undefined : Number(kb) / 1024
+  } catch {
+    return undefined
+  }
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve()
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Page } from 'playwright-core'
@@ -8,7 +8,7 @@ import type { PostgresCoordinate } from '../src/postgres/coordinate.js'
 import { CHROMIUM, launchBrowser } from './chromium.js'
 import { RpcClient, claimed, pairValue } from './rpc-client.js'
 import { dropDatabase, keptDatabase, median, report, timed, vacuum } from './support.js'
-import { processCpuMs } from './daemon-process.js'
+import { processCpuMs, processRssMb } from './daemon-process.js'
 import { FINISHED } from '../src/jobserver/status-codes.js'
 
 // The dashboard against a store with one spec of BIG units and ten specs in all, served by a
@@ -235,9 +235,7 @@ function cpuMs(pid: number): number {
 }
 
 function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN)
-  return kb / 1024
+  return processRssMb(pid) ?? NaN
 }
 
 async function dashboardMemory(server: Server): Promise<void> {

@@ -1,5 +1,5 @@
-import { appendFileSync, readFileSync } from 'node:fs'
-import { type DaemonProcess, startDaemonProcess } from './daemon-process.js'
+import { appendFileSync } from 'node:fs'
+import { type DaemonProcess, processRssMb, startDaemonProcess } from './daemon-process.js'
 
 // The soak's daemon: coordinated as its own process, with its HTTP API on a free port so that the
 // soak can read the daemon's memory split (heap, external) and the cache's size from /metrics.
@@ -46,8 +46,7 @@ export class SoakDaemon {
 
   /** The daemon's resident set from /proc, in MB: cheap enough to read every second. */
   rssMb(): number {
-    const status = readFileSync(`/proc/${this.#process.pid!}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+    return processRssMb(this.#process.pid) ?? 0
   }
 
   /** Memory split and cache size from the daemon's /metrics. */
