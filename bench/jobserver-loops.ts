@@ -2,7 +2,7 @@ import type { Namespace } from '../src/coordinate/api.js'
 import { type DataValue, describe } from '../src/coordinate/data.js'
 import { openCoordinate } from '../src/postgres/open.js'
 import { RpcClient, claimed, pairValue } from './rpc-client.js'
-import { timed } from './support.js'
+import { timed, unitKey } from './support.js'
 import { FINISHED } from '../src/jobserver/status-codes.js'
 // get_work's options, the same in both loops: the spec asks for 1 GB, the lease is 5 minutes.
 const LEASE_SECONDS = 300
@@ -24,10 +24,6 @@ export interface LoopShape {
 export interface LoopResult {
   done: number
   rate: number
-}
-
-function unitKey(i: number): string {
-  return `u${String(i).padStart(9, '0')}`
 }
 
 /** Adds `count` units with small data to a spec of `namespace` (a fresh spec replaces any old one). */

@@ -6,7 +6,7 @@ import { openCoordinate } from '../src/postgres/open.js'
 import { PrivateCluster } from './private-cluster.js'
 import { RpcClient, claimed, pairValue } from './rpc-client.js'
 import { type DaemonSample, SoakDaemon } from './soak-daemon.js'
-import { describeMachine, report } from './support.js'
+import { describeMachine, report, unitKey } from './support.js'
 import { FINISHED } from '../src/jobserver/status-codes.js'
 
 // Soak: `npm run build && node dist/bench/soak.js`. It starts a throwaway PostgreSQL cluster of
@@ -85,10 +85,6 @@ async function loadUnits(port: number): Promise<void> {
     pairValue(await setup.call('add_work_units', ['soak', items]), 'add_work_units')
   }
   await setup.close()
-}
-
-function unitKey(i: number): string {
-  return `u${String(i).padStart(9, '0')}`
 }
 
 interface SoakResult {

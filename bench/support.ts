@@ -111,3 +111,8 @@ export function closeOnce(close: () => Promise<void>): () => Promise<void> {
   let closing: Promise<void> | undefined
   return () => (closing ??= close())
 }
+
+/** The key of the `i`th unit a bench adds: zero-padded so keys sort as the numbers do. */
+export function unitKey(i: number): string {
+  return `u${String(i).padStart(9, '0')}`
+}
