@@ -7,7 +7,7 @@ import { openCoordinate } from '../src/postgres/open.js'
 import type { PostgresCoordinate } from '../src/postgres/coordinate.js'
 import { CHROMIUM, launchBrowser } from './chromium.js'
 import { RpcClient, claimed, pairValue } from './rpc-client.js'
-import { dropDatabase, keptDatabase, median, report, timed, vacuum } from './support.js'
+import { dropDatabase, keptDatabase, median, medianMs, report, timed, vacuum } from './support.js'
 import { processCpuMs, processRssMb } from './daemon-process.js'
 import { FINISHED } from '../src/jobserver/status-codes.js'
 
@@ -21,6 +21,8 @@ const BIG = Number(process.env.BENCH_DASHBOARD_UNITS ?? 1_000_000)
 const SMALL_SPECS = 9
 const SMALL = 1_000
 const LOADS = 5
+// Past the server's shared-result window, so every timed load computes afresh.
+const LOAD_PAUSE_MS = 300
 const CLAIMS = 300
 const DASHBOARDS = 50
 const BURST = 50_000
@@ -109,7 +111,7 @@ async function renderTimes(base: string): Promise<void> {
     const overview = await medianLoad(page, `${base}/ui/`, async () => {
       await page.locator('tr[data-spec="big"] td[data-status="available"]', { hasText: BIG.toLocaleString('en-US') }).waitFor()
     })
-    const json = await medianMs(() => fetchJson(`${base}/dashboard/overview`))
+    const json = await medianMs(LOADS, () => fetchJson(`${base}/dashboard/overview`), LOAD_PAUSE_MS)
     report('overview page: navigation to counts shown', `${overview.toFixed(0)} ms`, { to: 'fetching its JSON alone', value: overview / json })
     report('  baseline: GET /dashboard/overview from Node', `${json.toFixed(0)} ms`)
     const specUrl = `${base}/ui/namespace/bench/work_spec/big`
@@ -134,21 +136,11 @@ async function medianLoad(page: Page, url: string, shown: () => Promise<void>): 
   const times: number[] = []
   for (let i = 0; i < LOADS; i++) {
     await page.goto('about:blank')
-    // Past the server's shared-result window, so every load computes afresh.
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await new Promise((resolve) => setTimeout(resolve, LOAD_PAUSE_MS))
     const start = performance.now()
     await page.goto(url)
     await shown()
     times.push(performance.now() - start)
-  }
-  return median(times)
-}
-
-async function medianMs(fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = []
-  for (let i = 0; i < LOADS; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    times.push((await timed(fn)).ms)
   }
   return median(times)
 }

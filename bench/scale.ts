@@ -1,14 +1,8 @@
 import pg from 'pg'
 import { openCoordinate } from '../src/postgres/open.js'
-import { dropDatabase, freshDatabase, median, report, timed } from './support.js'
+import { dropDatabase, freshDatabase, medianMs, report, timed } from './support.js'
 
 const UNITS = Number(process.env.BENCH_SCALE_UNITS ?? 1_000_000)
-
-async function medianMs(times: number, fn: () => Promise<unknown>): Promise<number> {
-  const ms: number[] = []
-  for (let i = 0; i < times; i++) ms.push((await timed(fn)).ms)
-  return median(ms)
-}
 
 /** Reads against a spec holding UNITS units: counts, a page by name, a lookup by key. */
 export async function benchScale(): Promise<void> {

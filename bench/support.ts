@@ -55,6 +55,16 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 }
 }
 
+/** The median time of `times` runs of `fn`, one after another, with `pauseMs` before each. */
+export async function medianMs(times: number, fn: () => Promise<unknown>, pauseMs = 0): Promise<number> {
+  const ms: number[] = []
+  for (let i = 0; i < times; i++) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    ms.push((await timed(fn)).ms)
+  }
+  return median(ms)
+}
+
 /** The median of some numbers. */
 export function median(values: readonly number[]): number {
   return percentile(values, 0.5)
