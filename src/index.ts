@@ -44,6 +44,7 @@ export {
   ConflictError,
   CoordinateError,
   DatabaseUnavailableError,
+  DeletionConflictError,
   type DataDirHolder,
   DataDirLockedError,
   GoneError,

@@ -115,7 +115,7 @@ export interface Namespace extends Summarizable {
   setWorkSpec(data: DataDict): Promise<WorkSpec>
   /** The spec with this name; NoSuchWorkSpecError if there is none. */
   workSpec(name: string): Promise<WorkSpec>
-  /** Deletes a spec with its units and their attempts. */
+  /** Deletes a spec with its units and their attempts; DeletionConflictError, deleting nothing, if writers keep taking new attempts of them. */
   destroyWorkSpec(name: string): Promise<void>
   /** The names of every spec, sorted. */
   workSpecNames(): Promise<string[]>
@@ -159,7 +159,10 @@ export interface WorkSpec extends Summarizable {
   setWorkUnitPriorities(query: WorkUnitQuery, priority: number): Promise<number>
   /** Adds `delta` to the priority of the selected units; returns how many. */
   adjustWorkUnitPriorities(query: WorkUnitQuery, delta: number): Promise<number>
-  /** Deletes the selected units (all of them for the empty query) and their attempts; returns how many. */
+  /**
+   * Deletes the selected units (all of them for the empty query) and their attempts; returns how
+   * many. DeletionConflictError, deleting nothing, if writers keep taking new attempts of them.
+   */
   deleteWorkUnits(query?: WorkUnitQuery): Promise<number>
 }
 

@@ -83,6 +83,21 @@ export class ConflictError extends CoordinateError {
   }
 }
 
+/**
+ * A deletion gave up: in each of its rounds another writer held an attempt made on a selected
+ * unit after the deletion had locked that unit's attempts. It deleted nothing (its transaction
+ * rolled back); trying again later is safe.
+ */
+export class DeletionConflictError extends ConflictError {
+  constructor(
+    /** How many rounds the deletion tried before it gave up. */
+    readonly rounds: number,
+  ) {
+    super('the units to delete')
+    this.message = `Deleting work units gave up after ${rounds} rounds: each time, another writer held an attempt made on a selected unit since its attempts were locked; nothing was deleted`
+  }
+}
+
 /** A guarded write found the row at another version than the one it read. */
 export class VersionConflictError extends CoordinateError {
   constructor(

@@ -1,30 +1,68 @@
+import type { Transaction } from 'kysely'
 import type { WorkUnitQuery } from '../coordinate/api.js'
-import { lockAttemptsSql, lockUnitsSql } from './sql/lock-order.js'
-import { deleteUnchangedUnitsSql, unitsToDeleteSql } from './sql/unit-deletion.js'
+import { DeletionConflictError } from '../coordinate/errors.js'
+import { isPgError } from './migrate.js'
+import { LOCK_ROUND_SQL, type UnitSet, isEmptyUnitSet, lockAttemptsSql, lockLateAttemptsSql, lockUnitsSql } from './sql/lock-order.js'
+import { deleteStillSelectedUnitsSql, unitsToDeleteSql } from './sql/unit-deletion.js'
 import type { Store } from './store.js'
 
-// Rounds after which units still being claimed between selection and deletion are left alone:
-// each round needs a whole claim to land in its few milliseconds for a unit to miss it.
+// Rounds after which a deletion gives up. A round is lost only when a claim lands between its
+// attempt locks and its unit locks (milliseconds for a few units, longer for a whole spec) and
+// another writer takes the new attempt before the deletion's next statement does: ten in a row
+// say writers keep doing so, which the caller hears of rather than a deletion that never ends.
 const MAX_ROUNDS = 10
+const LOCK_NOT_AVAILABLE = '55P03'
+
+/** One kind of deletion, as deleteInLockOrder runs it. */
+export interface DeletionRound<U extends UnitSet> {
+  /** The units to go (selected again each round); no ids means nothing to do. */
+  select(trx: Transaction<unknown>): Promise<U>
+  /** Locks taken after the attempts and before the units (a spec's row, for its destruction). */
+  lockBetween?(trx: Transaction<unknown>): Promise<void>
+  /** Deletes what is still to go, every lock held; returns how many rows it deleted. */
+  remove(trx: Transaction<unknown>, units: U): Promise<number>
+}
 
 /**
- * Deletes the units a query selects, with their attempts, taking locks in the order every
- * other writer does: attempts first, then units (sql/lock-order.ts). One transaction; the
- * count is of the units deleted.
+ * Deletes units, and so their attempts, inside `trx`, taking locks in the order every other
+ * writer does (sql/lock-order.ts): the selected units' attempts, then the units, then
+ * (lockLateAttemptsSql, without waiting) any attempt a claim made in between. When such an
+ * attempt is held by another writer, the round lets go of every lock it took and starts again
+ * from the selection; after MAX_ROUNDS such rounds it throws DeletionConflictError, having
+ * deleted nothing in `trx`. Returns what `remove` counted.
+ */
+export async function deleteInLockOrder<U extends UnitSet>(store: Store, trx: Transaction<unknown>, round: DeletionRound<U>): Promise<number> {
+  for (let n = 0; n < MAX_ROUNDS; n++) {
+    const units = await round.select(trx)
+    if (isEmptyUnitSet(units)) return 0
+    await store.rows(LOCK_ROUND_SQL.set, trx)
+    try {
+      await store.rows(lockAttemptsSql(units), trx)
+      await round.lockBetween?.(trx)
+      await store.rows(lockUnitsSql(units), trx)
+      await store.rows(lockLateAttemptsSql(units), trx)
+    } catch (error) {
+      if (!isPgError(error, LOCK_NOT_AVAILABLE)) throw error
+      await store.rows(LOCK_ROUND_SQL.rollback, trx)
+      continue
+    }
+    await store.rows(LOCK_ROUND_SQL.release, trx)
+    return round.remove(trx, units)
+  }
+  throw new DeletionConflictError(MAX_ROUNDS)
+}
+
+/**
+ * Deletes the units a query selects, with their attempts, in one transaction and in lock order
+ * (deleteInLockOrder). Units that stop matching the query between selection and lock stay; the
+ * count is of the units deleted. Throws DeletionConflictError, deleting nothing, when writers
+ * keep taking new attempts of the selected units away from it.
  */
 export async function deleteWorkUnitsInLockOrder(store: Store, specId: string, query: WorkUnitQuery, now: Date): Promise<number> {
-  return store.transaction(async (trx) => {
-    let selected = await store.rows(unitsToDeleteSql(specId, query, now), trx)
-    let deleted = 0
-    for (let round = 1; selected.length > 0 && round <= MAX_ROUNDS; round++) {
-      const ids = selected.map((unit) => unit.id)
-      await store.rows(lockAttemptsSql(ids), trx)
-      await store.rows(lockUnitsSql(ids), trx)
-      const gone = new Set((await store.rows(deleteUnchangedUnitsSql(specId, query, now, selected), trx)).map((row) => row.id))
-      deleted += gone.size
-      const missed = selected.filter((unit) => !gone.has(unit.id)).map((unit) => unit.id)
-      selected = missed.length === 0 ? [] : await store.rows(unitsToDeleteSql(specId, query, now, missed), trx)
-    }
-    return deleted
-  })
+  return store.transaction((trx) =>
+    deleteInLockOrder(store, trx, {
+      select: async (t) => (await store.rows(unitsToDeleteSql(specId, query, now), t)).map((unit) => unit.id),
+      remove: async (t, units) => (await store.rows(deleteStillSelectedUnitsSql(specId, query, now, units), t)).length,
+    }),
+  )
 }

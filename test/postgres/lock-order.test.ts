@@ -1,8 +1,10 @@
 import pg from 'pg'
 import { describe, expect, it, vi } from 'vitest'
-import type { Attempt, AttemptCompletion, Namespace } from '../../src/coordinate/api.js'
+import type { Attempt, AttemptCompletion, Namespace, WorkSpec } from '../../src/coordinate/api.js'
 import { MINUTE } from '../../src/coordinate/clock.js'
-import { CoordinateError } from '../../src/coordinate/errors.js'
+import { CoordinateError, DeletionConflictError } from '../../src/coordinate/errors.js'
+import type { PostgresNamespace } from '../../src/postgres/namespace.js'
+import { lockLateAttemptsSql } from '../../src/postgres/sql/lock-order.js'
 import { waitForLockWait } from '../support/lock-wait.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
@@ -28,6 +30,16 @@ function shuffledBatches(attempts: readonly Attempt[], size: number, round: numb
     batches.push(round % 2 === 0 ? batch.reverse() : [...batch.slice(size / 2), ...batch.slice(0, size / 2)])
   }
   return batches
+}
+
+/** A namespace whose spec 'spec' holds units 'a' and 'b', each with a pending attempt of worker 'w'. */
+async function twoUnitsWithAttempts(name: string): Promise<{ ns: Namespace; spec: WorkSpec; attempts: Attempt[] }> {
+  const ns = await coordinate.namespace(name)
+  const worker = await ns.worker('w')
+  const spec = await ns.setWorkSpec({ name: 'spec' })
+  await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }])
+  const attempts = [await worker.makeAttempt(await spec.workUnit('a')), await worker.makeAttempt(await spec.workUnit('b'))]
+  return { ns, spec, attempts }
 }
 
 describe.runIf(url !== undefined)('unit deletion and completion batches on the same units (real server)', () => {
@@ -123,11 +135,7 @@ describe.runIf(url !== undefined)('a writer Postgres picks as a deadlock victim'
   }
 
   it.each(Object.entries(writers))('runs again once the other writer is done, and is counted: %s', async (title, write) => {
-    const ns = await coordinate.namespace(`deadlock-victim ${title}`)
-    const worker = await ns.worker('w')
-    const spec = await ns.setWorkSpec({ name: 'spec' })
-    await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }])
-    const attempts = [await worker.makeAttempt(await spec.workUnit('a')), await worker.makeAttempt(await spec.workUnit('b'))]
+    const { ns, spec, attempts } = await twoUnitsWithAttempts(`deadlock-victim ${title}`)
     const before = coordinate.observability().deadlockRetries()
     // A session that takes the two attempts in the wrong order, against a writer that takes
     // them in the right one. It waits ten times longer than the writer before checking for a
@@ -154,4 +162,72 @@ describe.runIf(url !== undefined)('a writer Postgres picks as a deadlock victim'
       await other.end()
     }
   }, 30_000)
+})
+
+describe.runIf(url !== undefined)('a unit deletion whose units keep getting attempts it cannot lock', () => {
+  /**
+   * Runs `spec.deleteWorkUnits({})` while, in its first `rounds` rounds, another session gives
+   * unit 'a' a new attempt and holds it just as the deletion goes to lock late attempts: what a
+   * claim landing between the deletion's attempt and unit locks, and a completion of its
+   * attempt, would leave. Returns the deletion's outcome and how many attempts were planted.
+   */
+  async function deleteAgainstPlantedAttempts(title: string, rounds: number): Promise<{ outcome: Promise<number>; planted: () => number; ns: Namespace }> {
+    const ns = await coordinate.namespace(`planted ${title}`)
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    await ns.worker('w')
+    await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }, { key: 'c' }])
+    const { store } = ns as PostgresNamespace
+    const other = new pg.Client({ connectionString: url })
+    await other.connect()
+    const rows = store.rows.bind(store)
+    const lateLock = lockLateAttemptsSql([]).compile(store.db).sql
+    let planted = 0
+    const spy = vi.spyOn(store, 'rows').mockImplementation(async (query, executor) => {
+      const plant = planted < rounds && query.compile(executor ?? store.db).sql === lateLock
+      if (plant) {
+        planted++
+        const made = await other.query<{ id: string }>(
+          `INSERT INTO coordinate.attempt (work_unit_id, work_spec_id, worker_id, start_time, expiration_time)
+           SELECT u.id, u.work_spec_id, w.id, now(), now() + interval '1 minute'
+           FROM coordinate.work_unit u JOIN coordinate.work_spec s ON s.id = u.work_spec_id
+           JOIN coordinate.namespace n ON n.id = s.namespace_id JOIN coordinate.worker w ON w.namespace_id = n.id
+           WHERE n.name = $1 AND s.name = 'spec' AND u.name = 'a'::bytea RETURNING id::text`,
+          [ns.name],
+        )
+        await other.query('BEGIN')
+        await other.query('SELECT 1 FROM coordinate.attempt WHERE id = $1 FOR UPDATE', [made.rows[0]!.id])
+      }
+      try {
+        return await rows(query, executor)
+      } finally {
+        if (plant) await other.query('COMMIT')
+      }
+    })
+    const outcome = spec.deleteWorkUnits({}).finally(async () => {
+      spy.mockRestore()
+      await other.end()
+    })
+    return { outcome, planted: () => planted, ns }
+  }
+
+  it('starts again from the selection when a round cannot take every attempt, and deletes everything', async () => {
+    const { outcome, planted, ns } = await deleteAgainstPlantedAttempts('once', 1)
+    expect(await outcome).toBe(3)
+    expect(planted()).toBe(1)
+    expect(await (await ns.workSpec('spec')).workUnits({})).toEqual([])
+  })
+
+  it('gives up with DeletionConflictError after ten such rounds, having deleted nothing', async () => {
+    const { outcome, planted, ns } = await deleteAgainstPlantedAttempts('always', Number.POSITIVE_INFINITY)
+    const error = await outcome.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(DeletionConflictError)
+    expect(error).toMatchObject({ code: 'CONFLICT', rounds: 10 })
+    expect(planted()).toBe(10)
+    const spec = await ns.workSpec('spec')
+    expect((await spec.workUnits({})).map((unit) => unit.name)).toEqual(['a', 'b', 'c'])
+    expect(await spec.countWorkUnitStatus()).toEqual({ available: 3 })
+  })
 })
