@@ -8,7 +8,8 @@ import { DEFAULT_LEASE_MS } from '../coordinate/clock.js'
 import type { Store } from './store.js'
 import { summarize } from './summary.js'
 import { deleteNamespaceSql, workerIdSql, workersSql } from './sql/namespace.js'
-import { deleteWorkSpecSql, upsertWorkSpecSql, workSpecIdSql, workSpecNamesSql } from './sql/work-spec.js'
+import { upsertWorkSpecSql, workSpecIdSql, workSpecNamesSql } from './sql/work-spec.js'
+import { destroyWorkSpecInLockOrder } from './spec-destruction.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorker } from './worker.js'
 import { completeAttempts } from './attempt-completion.js'
@@ -43,11 +44,10 @@ export class PostgresNamespace implements Namespace {
     return new PostgresWorkSpec(this, row.id, name)
   }
 
-  /** Deletes a spec; its units and attempts go with it by cascade. */
+  /** Deletes a spec with its units and attempts, locking attempts before units as every writer does. */
   async destroyWorkSpec(name: string): Promise<void> {
     validateName(name, 'a work spec name')
-    const row = await this.store.row(deleteWorkSpecSql(this.id, name))
-    if (!row) throw new NoSuchWorkSpecError(name)
+    await destroyWorkSpecInLockOrder(this.store, this.id, name)
   }
 
   /** Every spec name, sorted. */

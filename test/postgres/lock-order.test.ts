@@ -164,6 +164,51 @@ describe.runIf(url !== undefined)('a writer Postgres picks as a deadlock victim'
   }, 30_000)
 })
 
+// A unit of this namespace's spec 'spec', by key: its attempts (`a`) or the unit itself (`u`).
+const UNIT_ROWS = `coordinate.attempt a JOIN coordinate.work_unit u ON u.id = a.work_unit_id
+  JOIN coordinate.work_spec s ON s.id = u.work_spec_id JOIN coordinate.namespace n ON n.id = s.namespace_id
+  WHERE n.name = $1 AND s.name = 'spec' AND u.name = $2::bytea`
+
+describe.runIf(url !== undefined)('deletions that start from the spec or the units, against a writer holding an attempt', () => {
+  // A session holds a unit's attempt and then asks for the unit, as a completion does. A
+  // deletion that locked the unit first and waits for the attempt closes a cycle: Postgres
+  // aborts the deletion, which runs again and is counted. One that takes the attempts first
+  // waits at the attempt, holding nothing the session asks for.
+  const deletions = {
+    destroyWorkSpec: async (ns: Namespace) => {
+      await ns.destroyWorkSpec('spec')
+      expect(await ns.workSpecNames()).toEqual([])
+    },
+    'prune of finished units': async (ns: Namespace) => {
+      await coordinate.prune({ finishedUnitsOlderThanMs: MINUTE })
+      expect(await (await ns.workSpec('spec')).workUnits({})).toEqual([])
+    },
+  }
+
+  it.each(Object.entries(deletions))('takes the attempts first, so never deadlocks: %s', async (title, remove) => {
+    const { ns, attempts } = await twoUnitsWithAttempts(`attempts-first ${title}`)
+    await ns.completeAttempts(attempts.map((attempt) => ({ attempt, status: 'finished' as const })))
+    clock.advance(2 * MINUTE)
+    const before = coordinate.observability().deadlockRetries()
+    const other = new pg.Client({ connectionString: url })
+    await other.connect()
+    try {
+      // Ten times the deletion's deadlock_timeout: if there is a cycle, the deletion's check finds it.
+      await other.query("SET deadlock_timeout = '10s'")
+      await other.query('BEGIN')
+      await other.query(`SELECT 1 FROM ${UNIT_ROWS} FOR UPDATE OF a`, [ns.name, 'b'])
+      const removed = remove(ns)
+      await waitForLockWait(other)
+      await other.query(`SELECT 1 FROM ${UNIT_ROWS} FOR UPDATE OF u`, [ns.name, 'b'])
+      await other.query('COMMIT')
+      await removed
+    } finally {
+      await other.end()
+    }
+    expect(coordinate.observability().deadlockRetries() - before).toBe(0)
+  }, 30_000)
+})
+
 describe.runIf(url !== undefined)('a unit deletion whose units keep getting attempts it cannot lock', () => {
   /**
    * Runs `spec.deleteWorkUnits({})` while, in its first `rounds` rounds, another session gives

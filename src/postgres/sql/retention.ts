@@ -1,15 +1,25 @@
 import { type RawBuilder, sql } from 'kysely'
 
 // prune()'s deletes (src/postgres/retention.ts runs them in batches of `limit` until one
-// comes back short).
+// comes back short; units in lock order, by deleteInLockOrder).
 
-/** Deletes finished and failed units whose final attempt ended before `cutoff`. */
-export function pruneUnitsSql(cutoff: Date, limit: number): RawBuilder<unknown> {
+/** Up to `limit` finished and failed units whose final attempt ended before `cutoff`; locks nothing. */
+export function unitsToPruneSql(cutoff: Date, limit: number): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`
+        SELECT u.id::text FROM work_unit u JOIN attempt a ON a.work_unit_id = u.id AND a.id = u.active_attempt_id
+        WHERE ${prunable(cutoff)} LIMIT ${limit}`
+}
+
+/** Deletes those of these units that are still finished or failed with a final attempt ended before `cutoff`. */
+export function pruneUnitsSql(cutoff: Date, ids: readonly string[]): RawBuilder<unknown> {
   return sql`
-        DELETE FROM work_unit WHERE id IN (
-          SELECT u.id FROM work_unit u JOIN attempt a ON a.work_unit_id = u.id AND a.id = u.active_attempt_id
-          WHERE u.state IN ('finished', 'failed') AND a.end_time < ${cutoff} LIMIT ${limit})
+        DELETE FROM work_unit u USING attempt a
+        WHERE u.id = ANY(${ids}::bigint[]) AND a.work_unit_id = u.id AND a.id = u.active_attempt_id AND ${prunable(cutoff)}
         RETURNING 1`
+}
+
+function prunable(cutoff: Date): RawBuilder<unknown> {
+  return sql`u.state IN ('finished', 'failed') AND a.end_time < ${cutoff}`
 }
 
 /** Deletes ended attempts, not their unit's active one, that ended before `cutoff`. */

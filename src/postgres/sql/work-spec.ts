@@ -73,9 +73,17 @@ export function workSpecIdSql(namespaceId: string, name: string): RawBuilder<{ i
   return sql<{ id: string }>`SELECT id::text FROM work_spec WHERE namespace_id = ${namespaceId} AND name = ${name}`
 }
 
-/** Deletes a namespace's spec by name (its units and attempts go by the triggers). */
-export function deleteWorkSpecSql(namespaceId: string, name: string): RawBuilder<{ id: string }> {
-  return sql<{ id: string }>`DELETE FROM work_spec WHERE namespace_id = ${namespaceId} AND name = ${name} RETURNING id::text`
+/**
+ * Locks a spec's row against new units (their inserts take its key-share lock) and claims under
+ * max_running, between the locks on its attempts and on its units (src/postgres/spec-destruction.ts).
+ */
+export function lockWorkSpecSql(specId: string): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`SELECT id::text FROM work_spec WHERE id = ${specId} FOR UPDATE`
+}
+
+/** Deletes a spec (its units and attempts go by the triggers); no row if it was gone already. */
+export function deleteWorkSpecSql(specId: string): RawBuilder<{ id: string }> {
+  return sql<{ id: string }>`DELETE FROM work_spec WHERE id = ${specId} RETURNING id::text`
 }
 
 /** A namespace's spec names, sorted. */
