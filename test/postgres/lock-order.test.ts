@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest'
 import type { Attempt, AttemptCompletion, Namespace, WorkSpec } from '../../src/coordinate/api.js'
 import { MINUTE } from '../../src/coordinate/clock.js'
 import { CoordinateError, DeletionConflictError } from '../../src/coordinate/errors.js'
+import type { PostgresAttempt } from '../../src/postgres/attempt.js'
 import type { PostgresNamespace } from '../../src/postgres/namespace.js'
 import { lockLateAttemptsSql } from '../../src/postgres/sql/lock-order.js'
 import { waitForLockWait } from '../support/lock-wait.js'
@@ -206,6 +207,45 @@ describe.runIf(url !== undefined)('deletions that start from the spec or the uni
       await other.end()
     }
     expect(coordinate.observability().deadlockRetries() - before).toBe(0)
+  }, 30_000)
+})
+
+describe.runIf(url !== undefined)('pruning attempts, against a writer that locks them in order', () => {
+  const policies = { 'old attempts': { attemptsOlderThanMs: MINUTE }, 'attempts beyond the newest': { keepAttemptsPerUnit: 0 } }
+
+  it.each(Object.entries(policies))('takes them in (unit, attempt) order, so never deadlocks: %s', async (title, policy) => {
+    const ns = await coordinate.namespace(`attempts in order ${title}`)
+    const worker = await ns.worker('w')
+    const spec = await ns.setWorkSpec({ name: 'spec' })
+    await spec.addWorkUnits([{ key: 'a' }, { key: 'b' }])
+    const units = [await spec.workUnit('a'), await spec.workUnit('b')]
+    // Unit b's attempt made and finished first, so a scan meets it before unit a's; then
+    // pending ones that leave both inactive, so prunable.
+    const ofB = await worker.makeAttempt(units[1]!)
+    await ofB.finish()
+    const ofA = await worker.makeAttempt(units[0]!)
+    await ofA.finish()
+    const ended = [ofA, ofB]
+    for (const unit of units) await worker.makeAttempt(unit)
+    clock.advance(2 * MINUTE)
+    const before = coordinate.observability().deadlockRetries()
+    const other = new pg.Client({ connectionString: url })
+    await other.connect()
+    const lock = (attempt: Attempt) => other.query('SELECT 1 FROM coordinate.attempt WHERE id = $1 FOR UPDATE', [(attempt as PostgresAttempt).id])
+    try {
+      await other.query("SET deadlock_timeout = '10s'")
+      await other.query('BEGIN')
+      await lock(ended[0]!)
+      const pruned = coordinate.prune(policy)
+      await waitForLockWait(other)
+      await lock(ended[1]!)
+      await other.query('COMMIT')
+      expect((await pruned).attempts).toBeGreaterThanOrEqual(2)
+    } finally {
+      await other.end()
+    }
+    expect(coordinate.observability().deadlockRetries() - before).toBe(0)
+    for (const unit of units) expect(await unit.attempts()).toHaveLength(1)
   }, 30_000)
 })
 

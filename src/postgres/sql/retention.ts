@@ -24,22 +24,34 @@ function prunable(cutoff: Date): RawBuilder<unknown> {
 
 /** Deletes ended attempts, not their unit's active one, that ended before `cutoff`. */
 export function pruneOldAttemptsSql(cutoff: Date, limit: number): RawBuilder<unknown> {
-  return sql`
-        DELETE FROM attempt WHERE (work_unit_id, id) IN (
+  return deleteAttemptsInOrder(
+    sql`
           SELECT a.work_unit_id, a.id FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id
-          WHERE a.end_time < ${cutoff} AND a.status <> 'pending' AND u.active_attempt_id IS DISTINCT FROM a.id
-          LIMIT ${limit})
-        RETURNING 1`
+          WHERE a.end_time < ${cutoff} AND a.status <> 'pending' AND u.active_attempt_id IS DISTINCT FROM a.id`,
+    limit,
+  )
 }
 
 /** Deletes each unit's ended, non-active attempts beyond the newest `keep`. */
 export function pruneExtraAttemptsSql(keep: number, limit: number): RawBuilder<unknown> {
-  return sql`
-        DELETE FROM attempt WHERE (work_unit_id, id) IN (
+  return deleteAttemptsInOrder(
+    sql`
           SELECT work_unit_id, id FROM (
             SELECT a.work_unit_id, a.id, row_number() OVER (PARTITION BY a.work_unit_id ORDER BY a.id DESC) AS rank
             FROM attempt a JOIN work_unit u ON u.id = a.work_unit_id
             WHERE a.status <> 'pending' AND u.active_attempt_id IS DISTINCT FROM a.id
-          ) ranked WHERE rank > ${keep} LIMIT ${limit})
+          ) ranked WHERE rank > ${keep}`,
+    limit,
+  )
+}
+
+// Up to `limit` of the attempts `chosen` selects (work_unit_id, id), locked in (unit, attempt)
+// order before the delete takes them (sql/lock-order.ts): deleted in the order a scan met them,
+// they could meet a unit deletion or completion batch taking the same attempts in that order.
+function deleteAttemptsInOrder(chosen: RawBuilder<unknown>, limit: number): RawBuilder<unknown> {
+  return sql`
+        DELETE FROM attempt WHERE (work_unit_id, id) IN (
+          SELECT x.work_unit_id, x.id FROM attempt x WHERE (x.work_unit_id, x.id) IN (${chosen})
+          ORDER BY x.work_unit_id, x.id LIMIT ${limit} FOR UPDATE)
         RETURNING 1`
 }
