@@ -16,7 +16,6 @@ export class AttemptProxy implements Attempt {
   readonly id: string
   readonly workUnit: WorkUnitProxy
   readonly worker: WorkerProxy
-  readonly claimData?: DataDict
   readonly #attempt: Attempt
 
   /** @internal Made by NamespaceProxy only. */
@@ -25,7 +24,11 @@ export class AttemptProxy implements Attempt {
     this.id = attempt.id
     this.workUnit = workUnit
     this.worker = worker
-    if (attempt.claimData !== undefined) this.claimData = attempt.claimData
+  }
+
+  /** The claim's data, once (the backend's attempt holds it until then). */
+  takeClaimData(): DataDict | undefined {
+    return this.#attempt.takeClaimData()
   }
 
   /** @internal The backend's attempt, for calls that need it (completeAttempts). */

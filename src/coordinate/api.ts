@@ -230,9 +230,11 @@ export interface Attempt {
   readonly worker: Worker
   /**
    * The unit's data as the claim that made this attempt read it, when the backend read it in
-   * the same round trip (requestAttempts on Postgres); undefined otherwise. Saves a read per claim.
+   * the same round trip (requestAttempts on Postgres and over HTTP); undefined otherwise. Saves a
+   * read per claim. The first call hands the data over and the attempt lets go of it (later calls
+   * give undefined), so attempts kept for their leases do not keep their units' data in memory.
    */
-  readonly claimData?: DataDict
+  takeClaimData(): DataDict | undefined
   status(): Promise<AttemptStatus>
   data(): Promise<DataDict>
   startTime(): Promise<Date>

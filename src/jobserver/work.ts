@@ -102,20 +102,22 @@ export function workMethods({ namespace, clock }: JobServerContext): MethodTable
 
 /**
  * get_work's (spec, key, data) tuples. The data comes with the claim where the backend brings it
- * along (Postgres, and the cache over it: Attempt.claimData); over a backend that does not, all
- * attempts of one request share a spec, so their data comes from one snapshot query.
+ * along (Postgres, and the cache over it: Attempt.takeClaimData), taken so that the attempts
+ * LeasedAttempts keeps do not hold it; over a backend that does not, all attempts of one request
+ * share a spec, so their data comes from one snapshot query.
  */
 async function workTuples(attempts: readonly Attempt[], now: Date): Promise<Tuple[]> {
   const first = attempts[0]
   if (first === undefined) return []
   const spec = first.workUnit.workSpec
-  const unread = attempts.filter((attempt) => attempt.claimData === undefined)
+  const claimed = attempts.map((attempt) => attempt.takeClaimData())
+  const unread = attempts.filter((_, i) => claimed[i] === undefined)
   const snapshots = unread.length === 0 ? [] : await spec.workUnitSnapshots(unread.map((attempt) => attempt.workUnit.key))
   const byKey = new Map(snapshots.map((snapshot) => [workUnitKeyId(snapshot.key), snapshot]))
   return Promise.all(
-    attempts.map(async (attempt) => {
+    attempts.map(async (attempt, i) => {
       const snapshot = byKey.get(workUnitKeyId(attempt.workUnit.key))
-      const data = attempt.claimData ?? (snapshot ? snapshotData(snapshot, now) : await attempt.data())
+      const data = claimed[i] ?? (snapshot ? snapshotData(snapshot, now) : await attempt.data())
       return Tuple.of(spec.name, attempt.workUnit.key, data)
     }),
   )

@@ -1,4 +1,5 @@
 import type { Attempt } from '../coordinate/api.js'
+import { ClaimData } from '../coordinate/claim-data.js'
 import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
 import { type DataDict, assertDataDict } from '../coordinate/data.js'
 import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
@@ -29,13 +30,22 @@ export function attemptFromRow(
 
 /** An attempt row, addressed by id. Every transition is checked in the statement that makes it. */
 export class PostgresAttempt implements Attempt {
+  readonly #claim: ClaimData
+
   constructor(
     readonly id: string,
     readonly workUnit: PostgresWorkUnit,
     readonly worker: PostgresWorker,
-    /** The unit's data as the claim read it; see Attempt.claimData. */
-    readonly claimData?: DataDict,
-  ) {}
+    /** The unit's data as the claim read it; see Attempt.takeClaimData. */
+    claimData?: DataDict,
+  ) {
+    this.#claim = new ClaimData(claimData)
+  }
+
+  /** The claim's data, once; see Attempt.takeClaimData. */
+  takeClaimData(): DataDict | undefined {
+    return this.#claim.take()
+  }
 
   get #store() {
     return this.worker.namespace.store

@@ -214,16 +214,18 @@ export class WorkerRuntime {
     }
   }
 
-  // The data the claim brought along where the backend gives it (Postgres), else one read; in
-  // the attempts' order, undefined for a unit gone meanwhile.
+  // The data the claim brought along where the backend gives it (Postgres, REST), else one read;
+  // in the attempts' order, undefined for a unit gone meanwhile. Taken, so the attempts the
+  // runtime holds while handlers run keep only the copy the handler got.
   async #unitData(attempts: Attempt[]): Promise<(DataDict | undefined)[]> {
-    const unread = attempts.filter((attempt) => attempt.claimData === undefined)
+    const claimed = attempts.map((attempt) => attempt.takeClaimData())
+    const unread = attempts.filter((_, i) => claimed[i] === undefined)
     const first = unread[0]
-    if (!first) return attempts.map((attempt) => attempt.claimData)
+    if (!first) return claimed
     const snapshots = await first.workUnit.workSpec.workUnitSnapshots(unread.map((a) => a.workUnit.key))
     const now = this.#settings.clock.now()
     const read = new Map(snapshots.map((s) => [workUnitKeyId(s.key), snapshotData(s, now)]))
-    return attempts.map((attempt) => attempt.claimData ?? read.get(workUnitKeyId(attempt.workUnit.key)))
+    return attempts.map((attempt, i) => claimed[i] ?? read.get(workUnitKeyId(attempt.workUnit.key)))
   }
 
   #launch(attempt: Attempt, data: DataDict, expiresAt: number): void {

@@ -1,27 +1,65 @@
 import { describe, expect, it, vi } from 'vitest'
+import { cacheCoordinate } from '../../src/cache/cache-coordinate.js'
+import { Tuple } from '../../src/coordinate/data.js'
+import { JobServer } from '../../src/jobserver/index.js'
+import { PostgresAttempt } from '../../src/postgres/attempt.js'
 import { PostgresWorkSpec } from '../../src/postgres/work-spec.js'
 import { runWorkers } from '../../src/worker/runtime.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
-// requestAttempts on Postgres brings each claimed unit's data along (Attempt.claimData), from
-// the claim's own UPDATE … RETURNING, so the worker runtime starts handlers without another read.
+// requestAttempts on Postgres brings each claimed unit's data along (Attempt.takeClaimData), from
+// the claim's own UPDATE … RETURNING, so the jobserver and the worker runtime start work without
+// another read. The data is handed over once: attempts kept for their leases must not pin it.
 describe('claimed units come with their data', async () => {
-  const { coordinate } = await openTestCoordinate()
+  const { coordinate, clock } = await openTestCoordinate()
 
-  it('gives each attempt the data its unit has when claimed, a re-added unit its new data', async () => {
+  // Watches every take on the backend's attempts: the callers must take each attempt's data
+  // exactly once, and the attempts must hold none afterwards.
+  function watchTakes(): { expectTakenOnce(count: number): void } {
+    const takes = vi.spyOn(PostgresAttempt.prototype, 'takeClaimData')
+    return {
+      expectTakenOnce(count) {
+        const attempts = takes.mock.contexts as PostgresAttempt[]
+        takes.mockRestore()
+        expect(attempts).toHaveLength(count)
+        expect(new Set(attempts).size).toBe(count)
+        expect(attempts.map((attempt) => attempt.takeClaimData())).toEqual(Array(count).fill(undefined))
+      },
+    }
+  }
+
+  it('gives each attempt the data its unit has when claimed, once, and a re-added unit its new data', async () => {
     const ns = await coordinate.namespace('claim-data')
     const spec = await ns.setWorkSpec({ name: 's' })
     await spec.addWorkUnits([{ key: 'a', data: { n: 1 } }, { key: 'b', data: { n: 2, t: 'x' } }])
     const worker = await ns.worker('w')
     const attempts = await worker.requestAttempts({ numberOfWorkUnits: 2 })
-    expect(attempts.map((a) => [a.workUnit.name, a.claimData])).toEqual([['a', { n: 1 }], ['b', { n: 2, t: 'x' }]])
+    expect(attempts.map((a) => [a.workUnit.name, a.takeClaimData()])).toEqual([['a', { n: 1 }], ['b', { n: 2, t: 'x' }]])
+    // Taken: the attempt no longer holds the data.
+    expect(attempts.map((a) => a.takeClaimData())).toEqual([undefined, undefined])
     await attempts[0]!.finish({ done: true })
     // Adding a finished unit again makes it available with the new data, and that is what is claimed.
     await spec.addWorkUnit('a', { n: 3 })
     const [again] = await worker.requestAttempts({})
-    expect(again?.claimData).toEqual({ n: 3 })
+    expect(again?.takeClaimData()).toEqual({ n: 3 })
     // Handles read back later carry none: only a claim reads the data.
-    expect((await worker.activeAttempts()).map((a) => a.claimData)).toEqual([undefined, undefined])
+    expect((await worker.activeAttempts()).map((a) => a.takeClaimData())).toEqual([undefined, undefined])
+  })
+
+  it('lets the jobserver answer get_work without reading the units, and keep no data on its leased attempts', async () => {
+    const cached = cacheCoordinate(coordinate, { clock, closeBackend: false })
+    const namespace = await cached.namespace('claim-data-jobserver')
+    const spec = await namespace.setWorkSpec({ name: 's' })
+    await spec.addWorkUnits([{ key: 'a', data: { n: 1 } }, { key: 'b', data: { n: 2 } }])
+    const server = new JobServer({ namespace, clock })
+    const reads = vi.spyOn(PostgresWorkSpec.prototype, 'workUnitSnapshots')
+    const takes = watchTakes()
+    const answer = await server.handler('get_work', ['w', { max_jobs: 2 }], { connectionId: 1 })
+    reads.mockRestore()
+    takes.expectTakenOnce(2)
+    expect(answer).toEqual([[Tuple.of('s', new Uint8Array(Buffer.from('a')), { n: 1 }), Tuple.of('s', new Uint8Array(Buffer.from('b')), { n: 2 })], null])
+    expect(reads).not.toHaveBeenCalled()
+    await cached.close()
   })
 
   it('lets the worker runtime start handlers without reading the units again', async () => {
@@ -29,6 +67,7 @@ describe('claimed units come with their data', async () => {
     const spec = await ns.setWorkSpec({ name: 's' })
     await spec.addWorkUnits([{ key: 'a', data: { n: 1 } }, { key: 'b', data: { n: 2 } }])
     const reads = vi.spyOn(PostgresWorkSpec.prototype, 'workUnitSnapshots')
+    const takes = watchTakes()
     const seen: unknown[] = []
     let resolve = (): void => undefined
     const done = new Promise<void>((r) => (resolve = r))
@@ -43,6 +82,7 @@ describe('claimed units come with their data', async () => {
     })
     await done
     await runtime.stop()
+    takes.expectTakenOnce(2)
     expect(seen.sort()).toEqual([['a', { n: 1 }], ['b', { n: 2 }]])
     expect(reads).not.toHaveBeenCalled()
     reads.mockRestore()

@@ -1,4 +1,5 @@
 import type { Attempt } from '../../coordinate/api.js'
+import { ClaimData } from '../../coordinate/claim-data.js'
 import type { DataDict } from '../../coordinate/data.js'
 import type { AttemptStatus } from '../../coordinate/status.js'
 import { dataFromJson } from '../data-json.js'
@@ -13,11 +14,22 @@ import { finite, optionalDataOut } from './request-out.js'
 
 /** An attempt on the server, by id. */
 export class RestAttempt implements Attempt {
+  readonly #claim: ClaimData
+
   constructor(
     readonly id: string,
     readonly workUnit: RestWorkUnit,
     readonly worker: RestWorker,
-  ) {}
+    /** The unit's data as request_attempts answered it; see Attempt.takeClaimData. */
+    claimData?: DataDict,
+  ) {
+    this.#claim = new ClaimData(claimData)
+  }
+
+  /** The claim's data, once; see Attempt.takeClaimData. */
+  takeClaimData(): DataDict | undefined {
+    return this.#claim.take()
+  }
 
   /** @internal The attempt's URL path. */
   get url(): string {
