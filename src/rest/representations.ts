@@ -152,6 +152,18 @@ export function attemptShortJson(attempt: Attempt): Record<string, unknown> {
   }
 }
 
+/**
+ * What request_attempts answers for one attempt: its identity and links, and `data`, the unit's
+ * data as the claim read it, when the backend brought it along (a worker then starts without
+ * reading the unit). Taken from the attempt, which the resolver goes on keeping.
+ */
+export function claimedAttemptJson(attempt: Attempt): Record<string, unknown> {
+  const data = attempt.takeClaimData()
+  const json = attemptShortJson(attempt)
+  if (data !== undefined) json.data = dataToJson(data)
+  return json
+}
+
 /** The full Attempt representation: identity, links, status, data and times. */
 export async function attemptJson(attempt: Attempt): Promise<Record<string, unknown>> {
   const [status, data, start, end, expiration] = await Promise.all([

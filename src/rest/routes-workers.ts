@@ -2,7 +2,7 @@ import type { WorkerUpdate } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { validateWorkerUpdate } from '../coordinate/request-validation.js'
 import { optionalDataFromJson } from './data-json.js'
-import { attemptJson, attemptShortJson, attemptUrl, workerJson, workerShortJson } from './representations.js'
+import { attemptJson, attemptUrl, claimedAttemptJson, workerJson, workerShortJson } from './representations.js'
 import { attemptRequestOf, bodyObject, booleanField, limitOf, numberField, stringField, timeField } from './request-input.js'
 import { checkPlainName, decodeKey, decodeName, encodeName } from './names.js'
 import { resource } from './resource.js'
@@ -59,7 +59,7 @@ export function workerRoutes({ app, resolver, metrics }: RouteContext): void {
         if (first !== undefined) metrics?.claimed.inc({ namespace: worker.namespace.name, work_spec: first.workUnit.workSpec.name }, attempts.length)
         return ok(reply, {
           work_spec_url: first === undefined ? null : attemptUrl(first).replace(/\/work_unit\/.*$/, ''),
-          attempts: attempts.map((a) => attemptShortJson(resolver.remember(a))),
+          attempts: attempts.map((a) => claimedAttemptJson(resolver.remember(a))),
         })
       },
     },

@@ -2,9 +2,8 @@ import { describe, expect, it, vi } from 'vitest'
 import { cacheCoordinate } from '../../src/cache/cache-coordinate.js'
 import { Tuple } from '../../src/coordinate/data.js'
 import { JobServer } from '../../src/jobserver/index.js'
-import { PostgresAttempt } from '../../src/postgres/attempt.js'
 import { PostgresWorkSpec } from '../../src/postgres/work-spec.js'
-import { runWorkers } from '../../src/worker/runtime.js'
+import { handledUnits, watchClaimTakes } from '../support/claim-data.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
 // requestAttempts on Postgres brings each claimed unit's data along (Attempt.takeClaimData), from
@@ -12,21 +11,6 @@ import { openTestCoordinate } from '../support/open-test-coordinate.js'
 // another read. The data is handed over once: attempts kept for their leases must not pin it.
 describe('claimed units come with their data', async () => {
   const { coordinate, clock } = await openTestCoordinate()
-
-  // Watches every take on the backend's attempts: the callers must take each attempt's data
-  // exactly once, and the attempts must hold none afterwards.
-  function watchTakes(): { expectTakenOnce(count: number): void } {
-    const takes = vi.spyOn(PostgresAttempt.prototype, 'takeClaimData')
-    return {
-      expectTakenOnce(count) {
-        const attempts = takes.mock.contexts as PostgresAttempt[]
-        takes.mockRestore()
-        expect(attempts).toHaveLength(count)
-        expect(new Set(attempts).size).toBe(count)
-        expect(attempts.map((attempt) => attempt.takeClaimData())).toEqual(Array(count).fill(undefined))
-      },
-    }
-  }
 
   it('gives each attempt the data its unit has when claimed, once, and a re-added unit its new data', async () => {
     const ns = await coordinate.namespace('claim-data')
@@ -53,12 +37,12 @@ describe('claimed units come with their data', async () => {
     await spec.addWorkUnits([{ key: 'a', data: { n: 1 } }, { key: 'b', data: { n: 2 } }])
     const server = new JobServer({ namespace, clock })
     const reads = vi.spyOn(PostgresWorkSpec.prototype, 'workUnitSnapshots')
-    const takes = watchTakes()
+    const takes = watchClaimTakes()
     const answer = await server.handler('get_work', ['w', { max_jobs: 2 }], { connectionId: 1 })
-    reads.mockRestore()
     takes.expectTakenOnce(2)
     expect(answer).toEqual([[Tuple.of('s', new Uint8Array(Buffer.from('a')), { n: 1 }), Tuple.of('s', new Uint8Array(Buffer.from('b')), { n: 2 })], null])
     expect(reads).not.toHaveBeenCalled()
+    reads.mockRestore()
     await cached.close()
   })
 
@@ -67,23 +51,10 @@ describe('claimed units come with their data', async () => {
     const spec = await ns.setWorkSpec({ name: 's' })
     await spec.addWorkUnits([{ key: 'a', data: { n: 1 } }, { key: 'b', data: { n: 2 } }])
     const reads = vi.spyOn(PostgresWorkSpec.prototype, 'workUnitSnapshots')
-    const takes = watchTakes()
-    const seen: unknown[] = []
-    let resolve = (): void => undefined
-    const done = new Promise<void>((r) => (resolve = r))
-    const runtime = await runWorkers(coordinate, {
-      namespace: 'claim-data-runtime',
-      tasks: {
-        s: (unit) => {
-          seen.push([unit.name, unit.data])
-          if (seen.length === 2) resolve()
-        },
-      },
-    })
-    await done
-    await runtime.stop()
+    const takes = watchClaimTakes()
+    const seen = await handledUnits(coordinate, 'claim-data-runtime', 2)
     takes.expectTakenOnce(2)
-    expect(seen.sort()).toEqual([['a', { n: 1 }], ['b', { n: 2 }]])
+    expect(seen).toEqual([['a', { n: 1 }], ['b', { n: 2 }]])
     expect(reads).not.toHaveBeenCalled()
     reads.mockRestore()
   })

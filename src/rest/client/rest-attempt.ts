@@ -100,12 +100,17 @@ export class RestAttempt implements Attempt {
   }
 }
 
-/** An attempt handle from the server's Attempt JSON (full or short); `unit` is reused when it is the attempt's. */
-export function attemptFromJson(ns: RestNamespace, value: unknown, unit?: RestWorkUnit): RestAttempt {
+/**
+ * An attempt handle from the server's Attempt JSON (full or short); `unit` is reused when it is
+ * the attempt's. With `claimed`, the JSON is a request_attempts answer, whose `data` (absent from
+ * older servers) is the claim's data.
+ */
+export function attemptFromJson(ns: RestNamespace, value: unknown, unit?: RestWorkUnit, claimed = false): RestAttempt {
   const a = obj(value)
   const key = decodeKey(String(a.work_unit))
   const specName = String(a.work_spec)
   const workUnit =
     unit !== undefined && unit.workSpec.name === specName && Buffer.compare(unit.key, key) === 0 ? unit : new RestWorkUnit(new RestWorkSpec(ns, specName), key)
-  return new RestAttempt(String(a.id), workUnit, new RestWorker(ns, String(a.worker)))
+  const claimData = claimed && a.data !== undefined ? dataFromJson(a.data) : undefined
+  return new RestAttempt(String(a.id), workUnit, new RestWorker(ns, String(a.worker)), claimData)
 }

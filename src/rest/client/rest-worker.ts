@@ -90,7 +90,7 @@ export class RestWorker implements Worker {
     if (request.workSpecs !== undefined) body.work_specs = request.workSpecs
     if (request.runtimes !== undefined) body.runtimes = request.runtimes
     const answer = obj(await this.#transport.call('POST', `${this.url}/request_attempts`, { body }))
-    return (answer.attempts as unknown[]).map((a) => attemptFromJson(this.namespace, a))
+    return (answer.attempts as unknown[]).map((a) => attemptFromJson(this.namespace, a, undefined, true))
   }
 
   /** Starts an attempt on a unit whatever its state, or only at `guard.ifVersion`. */
