@@ -1,10 +1,11 @@
 import type { Attempt, AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome } from '../coordinate/api.js'
 import { GoneError, InvalidInputError, NoSuchWorkSpecError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import { validateAttemptCompletions, validateRenewal } from '../coordinate/request-validation.js'
+import { READ_PARALLELISM, mapLimit } from '../jobserver/lookups.js'
 import { optionalDataFromJson } from './data-json.js'
 import { decodeName } from './names.js'
 import { bodyObject, numberField, stringField } from './request-input.js'
-import type { Resolver } from './resolver.js'
+import type { PathParams, Resolver } from './resolver.js'
 import { resource } from './resource.js'
 import { countCompletion } from './routes-attempts.js'
 import { type RouteContext, noContent, ok, paramsOf } from './route-context.js'
@@ -20,15 +21,17 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
     POST: {
       handler: async (request, reply) => {
         const ns = await resolver.namespace(paramsOf(request))
-        const completions: AttemptCompletion[] = []
-        for (const [i, c] of bulkItems(request.body, 'completions').entries()) {
+        // The whole body is read before any attempt is looked up: bad input anywhere costs no reads.
+        const items = bulkItems(request.body, 'completions').map((c, i) => {
           const field = `completions[${i}]`
           if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`${field}.status must be "finished" or "failed"`)
-          const completion: AttemptCompletion = { attempt: await attemptAt(resolver, ns, c.attempt_url, field), status: c.status }
-          const data = optionalDataFromJson(c.data, `${field}.data`)
+          return { path: attemptPath(ns, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`) }
+        })
+        const completions = await mapLimit(items, READ_PARALLELISM, async ({ path, status, data }) => {
+          const completion: AttemptCompletion = { attempt: await resolver.attempt(path), status }
           if (data !== undefined) completion.data = data
-          completions.push(completion)
-        }
+          return completion
+        })
         await ns.completeAttempts(validateAttemptCompletions(completions))
         for (const c of completions) countCompletion(metrics, c.attempt, c.status)
         return noContent(reply)
@@ -39,22 +42,25 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
     POST: {
       handler: async (request, reply) => {
         const ns = await resolver.namespace(paramsOf(request))
-        const outcomes: RenewalOutcome[] = []
-        const renewals: AttemptRenewal[] = []
-        const at: number[] = []
-        for (const [i, r] of bulkItems(request.body, 'renewals').entries()) {
+        const items = bulkItems(request.body, 'renewals').map((r, i) => {
           const field = `renewals[${i}]`
           const extendMs = numberField(r.extend_ms, `${field}.extend_ms`)
           if (extendMs === undefined) throw new InvalidInputError(`${field} needs "extend_ms"`)
           const data = optionalDataFromJson(r.data, `${field}.data`)
           validateRenewal(extendMs, data)
-          const attempt = await attemptOrGone(resolver, ns, r.attempt_url, field)
-          outcomes.push('gone')
-          // An attempt deleted with its unit stays 'gone' without troubling the others.
-          if (attempt === undefined) continue
+          return { path: attemptPath(ns, r.attempt_url, field), extendMs, data }
+        })
+        const attempts = await mapLimit(items, READ_PARALLELISM, ({ path }) => attemptOrGone(resolver, path))
+        // An attempt deleted with its unit stays 'gone' without troubling the others.
+        const outcomes: RenewalOutcome[] = items.map(() => 'gone')
+        const renewals: AttemptRenewal[] = []
+        const at: number[] = []
+        items.forEach(({ extendMs, data }, i) => {
+          const attempt = attempts[i]
+          if (attempt === undefined) return
           renewals.push(data === undefined ? { attempt, extendMs } : { attempt, extendMs, data })
           at.push(i)
-        }
+        })
         const renewed = await ns.renewAttempts(renewals)
         renewed.forEach((outcome, j) => (outcomes[at[j]!] = outcome))
         return ok(reply, { outcomes })
@@ -71,20 +77,20 @@ function bulkItems(body: unknown, field: string): Record<string, unknown>[] {
   return list.map((item) => bodyObject(item))
 }
 
-// The attempt an item's attempt_url names, in the request's namespace.
-async function attemptAt(resolver: Resolver, ns: Namespace, url: unknown, field: string): Promise<Attempt> {
+// The path parameters of the attempt an item's attempt_url names, in the request's namespace.
+function attemptPath(ns: Namespace, url: unknown, field: string): PathParams {
   const parts = ATTEMPT_PATH.exec(stringField(url, `${field}.attempt_url`) ?? '')
   if (parts === null) throw new InvalidInputError(`${field}.attempt_url is not an attempt URL`)
   const [, nsPart, spec, unit, attempt] = parts
   // Compared by name: resolving another namespace would create it.
   if (decodeName(nsPart!, `${field}.attempt_url`) !== ns.name) throw new InvalidInputError(`${field} is an attempt of another namespace`)
-  return resolver.attempt({ ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! })
+  return { ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! }
 }
 
-// As attemptAt, but undefined for an attempt that no longer exists.
-async function attemptOrGone(resolver: Resolver, ns: Namespace, url: unknown, field: string): Promise<Attempt | undefined> {
+// The attempt at `path`, or undefined when it no longer exists.
+async function attemptOrGone(resolver: Resolver, path: PathParams): Promise<Attempt | undefined> {
   try {
-    return await attemptAt(resolver, ns, url, field)
+    return await resolver.attempt(path)
   } catch (error) {
     // Its unit or spec was deleted (a missing attempt is a GoneError too).
     if (error instanceof GoneError || error instanceof NoSuchWorkSpecError || error instanceof NoSuchWorkUnitError) return undefined
