@@ -1,3 +1,4 @@
+import { DatabaseUnavailableError } from '../coordinate/errors.js'
 import { ExitCode } from './exit-codes.js'
 import { DaemonStartError } from './start-error.js'
 
@@ -14,7 +15,8 @@ export interface StartFailure {
 export function explainStartFailure(error: unknown): StartFailure {
   if (!(error instanceof DaemonStartError)) return { sentence: `coordinated failed to start: ${messageOf(error)}`, exitCode: ExitCode.failed }
   const { where } = error
-  const cause = error.cause
+  // The driver's own error says what to check (refused, a name that does not resolve, a login).
+  const cause = error.cause instanceof DatabaseUnavailableError && error.cause.cause !== undefined ? error.cause.cause : error.cause
   const code = errorCode(cause)
   switch (error.step) {
     case 'options':

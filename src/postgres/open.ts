@@ -4,6 +4,7 @@ import pg from 'pg'
 import { type Clock, systemClock } from '../coordinate/clock.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { migrateToLatest } from './migrate.js'
+import { connectionFailure, unavailable } from './connection-failure.js'
 import { PostgresCoordinate } from './coordinate.js'
 import { type DirectQuery, Store } from './store.js'
 import { DeferredNotifications } from './deferred-notifications.js'
@@ -53,7 +54,8 @@ export interface OpenOptions {
 }
 
 /**
- * Opens a Postgres-backed Coordinate and brings its schema up to date.
+ * Opens a Postgres-backed Coordinate and brings its schema up to date. A database that cannot
+ * be reached fails it with DatabaseUnavailableError, as it fails any later call.
  *
  * @example
  * const coordinate = await openCoordinate({ databaseUrl: 'postgres://localhost/jobs' })
@@ -98,7 +100,7 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   } catch (error) {
     await db.destroy()
     dirLock?.release()
-    throw error
+    throw openFailure(error)
   }
   const feed = new PostgresChangeFeed(listen, `coordinate_${schema}`, health)
   const notifications = options.notify === false ? undefined : new DeferredNotifications(db, `coordinate_${schema}`)
@@ -106,6 +108,13 @@ export async function openCoordinate(options: OpenOptions = {}): Promise<Postgre
   const sweepMs = options.leaseSweepMs ?? 30_000
   if (sweepMs > 0) coordinate.startLeaseSweeper(sweepMs)
   return coordinate
+}
+
+// A database that cannot be reached fails the open as it fails any later call, so one catch of
+// DatabaseUnavailableError covers both; the driver's error stays its cause.
+function openFailure(error: unknown): unknown {
+  const failure = connectionFailure(error)
+  return failure === undefined ? error : unavailable(error as Error, failure === 'not-sent' ? 'no' : 'unknown')
 }
 
 /** Settings every session starts with: our schema first on the path, notifications on or off. */
