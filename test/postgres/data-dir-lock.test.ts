@@ -6,6 +6,7 @@ import { DataDirLockedError } from '../../src/coordinate/errors.js'
 import { LOCK_FILE, lockDataDir } from '../../src/postgres/data-dir-lock.js'
 import { openCoordinate } from '../../src/postgres/open.js'
 import { spawnTsChild } from '../support/child-process.js'
+import { rejection } from '../support/rejection.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'coordinate-dir-lock-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -22,22 +23,13 @@ function fingerprint(dir: string): Record<string, string> {
   return out
 }
 
-async function refusal(open: Promise<unknown>): Promise<DataDirLockedError> {
-  const error = await open.then(
-    () => new Error('opened'),
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(DataDirLockedError)
-  return error as DataDirLockedError
-}
-
 describe('one Coordinate per PGlite data directory', () => {
   it('refuses a second open in the same process, names directory and holder, and changes nothing', async () => {
     const dir = join(scratch, 'same-process')
     const first = await openCoordinate({ dataDir: dir, leaseSweepMs: 0 })
     await (await first.namespace('')).setWorkSpec({ name: 'spec' })
     const before = fingerprint(dir)
-    const error = await refusal(openCoordinate({ dataDir: dir, leaseSweepMs: 0 }))
+    const error = await rejection(openCoordinate({ dataDir: dir, leaseSweepMs: 0 }), DataDirLockedError)
     expect(error.code).toBe('DATA_DIR_LOCKED')
     expect(error.directory).toBe(dir)
     expect(error.holder).toMatchObject({ pid: process.pid, host: hostname() })
@@ -59,7 +51,7 @@ describe('one Coordinate per PGlite data directory', () => {
     const ready = await holder.next<{ ready: boolean; pid: number }>()
     expect(ready).toEqual({ ready: true, pid: holder.process.pid })
     const before = fingerprint(dir)
-    const error = await refusal(openCoordinate({ dataDir: dir, leaseSweepMs: 0 }))
+    const error = await rejection(openCoordinate({ dataDir: dir, leaseSweepMs: 0 }), DataDirLockedError)
     expect(error.holder?.pid).toBe(holder.process.pid)
     expect(fingerprint(dir)).toEqual(before)
 
@@ -85,7 +77,7 @@ describe('one Coordinate per PGlite data directory', () => {
     held.release()
     const record = { pid: 999_999_999, host: 'some-other-host', startedAt: '2026-01-01T00:00:00.000Z', nonce: 'x' }
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify(record))
-    const error = await refusal(lockDataDir(dir))
+    const error = await rejection(lockDataDir(dir), DataDirLockedError)
     expect(error.holder).toEqual({ pid: 999_999_999, host: 'some-other-host', startedAt: '2026-01-01T00:00:00.000Z' })
     // Same host, dead pid: stale, taken over.
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ ...record, host: hostname() }))

@@ -4,18 +4,10 @@ import { DatabaseUnavailableError } from '../../src/coordinate/errors.js'
 import { openCoordinate } from '../../src/postgres/open.js'
 import { waitForLockWait } from '../support/lock-wait.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { rejection } from '../support/rejection.js'
 import { proxyDatabase } from '../support/tcp-proxy.js'
 
 const { coordinate: direct, url } = await openTestCoordinate()
-
-async function failure(call: Promise<unknown>): Promise<DatabaseUnavailableError> {
-  const error = await call.then(
-    () => new Error('succeeded'),
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(DatabaseUnavailableError)
-  return error as DatabaseUnavailableError
-}
 
 // The database behind a TCP proxy that the test stops and starts: the server itself is shared.
 describe.runIf(url !== undefined)('a Coordinate whose database goes away and comes back', async () => {
@@ -38,7 +30,7 @@ describe.runIf(url !== undefined)('a Coordinate whose database goes away and com
       ...Array.from({ length: 10 }, (_, i) => spec.addWorkUnit(`new${i}`)),
       unit.setData({ v: 2 }),
     ]
-    const errors = await Promise.all(calls.map(failure))
+    const errors = await Promise.all(calls.map((call) => rejection(call, DatabaseUnavailableError)))
     expect(errors.map((e) => e.applied)).toEqual(errors.map(() => 'no'))
     expect(errors[0]!.message).toMatch(/^Database unavailable \(.+\): the request was not applied; try again$/)
     expect(logs.filter((l) => l.level === 'warn' && l.message === 'database connection lost').map((l) => l.fields.source)).toEqual(['pool'])
@@ -67,7 +59,7 @@ describe.runIf(url !== undefined)('a Coordinate whose database goes away and com
       const write = unit.setData({ v: 3 })
       await waitForLockWait(holder)
       await proxy.down()
-      const error = await failure(write)
+      const error = await rejection(write, DatabaseUnavailableError)
       expect(error.applied).toBe('unknown')
       expect(error.message).toContain('may or may not have been applied')
       await holder.query('COMMIT')
