@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { pino } from 'pino'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { runDaemon } from '../../src/cli/daemon.js'
 import { type DataValue, Tuple, isDataDict } from '../../src/coordinate/data.js'
 import { TestClient } from '../cborrpc/python-like-client.js'
@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** One Python-like worker connection: call() returns the result, or the error message as { error }. */
 async function connectWorker(port: number): Promise<(method: string, ...params: Py2Input[]) => Promise<{ result?: DataValue; error?: string }>> {
   const client = await TestClient.connect(port)
-  afterAll(() => client.socket.destroy())
+  onTestFinished(() => void client.socket.destroy())
   let id = 0
   return async (method, ...params) => {
     const answer = await client.call(++id, method, params.map(py2))
@@ -65,7 +65,9 @@ describe.runIf(url !== undefined)('coordinated while the database drops every co
       },
     )
     const daemon = await runDaemon({ databaseUrl: url, port: 0, logger })
-    afterAll(() => daemon.stop())
+    // Registered from inside the test, an afterAll would never run: the daemon's pool stayed
+    // open until the file's database was dropped with its connections.
+    onTestFinished(async () => void (await daemon.stop()))
     const spec = await (await coordinate.namespace('')).setWorkSpec({ name: 'restart' })
     await spec.addWorkUnits(Array.from({ length: UNITS }, (_, i) => ({ key: `u${String(i).padStart(4, '0')}` })))
 
@@ -74,7 +76,7 @@ describe.runIf(url !== undefined)('coordinated while the database drops every co
     adminUrl.pathname = '/postgres'
     const admin = new pg.Client({ connectionString: adminUrl.toString() })
     await admin.connect()
-    afterAll(() => admin.end())
+    onTestFinished(() => admin.end())
 
     const acks: Ack[] = []
     const errors: string[] = []
