@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { type AddressInfo, type Socket, createServer } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ExitCode } from '../../src/cli/exit-codes.js'
 import { TestClient, pythonRequest } from '../cborrpc/python-like-client.js'
 import { createFileDatabase } from '../support/database.js'
@@ -23,7 +23,13 @@ afterAll(async () => {
 
 const started: Watched[] = []
 afterEach(() => {
-  for (const watched of started.splice(0)) watched.child.kill('SIGKILL')
+  for (const watched of started.splice(0)) {
+    watched.child.kill('SIGKILL')
+    // Under `npm start` the daemon is npm's child, which npm's SIGKILL leaves running, its pool
+    // and LISTEN connections open until the file's database is dropped with them.
+    const daemonPid = watched.logs.find(isStarted)?.pid
+    if (typeof daemonPid === 'number' && isRunning(daemonPid)) process.kill(daemonPid, 'SIGKILL')
+  }
 })
 
 function databaseArgs(name: string): string[] {
@@ -122,11 +128,15 @@ describe.skipIf(!database.url)('coordinated stop', () => {
       await holder.query("SELECT pg_advisory_xact_lock(hashtext('coordinate-ts path_lock'), hashtext('coordinate'))")
       const client = await TestClient.connect(Number(address.split(':')[1]))
       client.send(pythonRequest(1, 'lock', [new Uint8Array([1]), 30, [[new Uint8Array([2])]]]))
-      // Wait until the request waits on the lock inside the database.
-      for (;;) {
-        const { rows } = await holder.query<{ n: number }>("SELECT count(*)::integer AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-        if ((rows[0]?.n ?? 0) > 0) break
-      }
+      // Wait until the request waits on the lock inside the database; bounded, so that a failed
+      // wait still reaches the finally that ends the holder's transaction and connection.
+      await vi.waitFor(
+        async () => {
+          const { rows } = await holder.query<{ n: number }>("SELECT count(*)::integer AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+          expect(rows[0]?.n).toBeGreaterThan(0)
+        },
+        { timeout: 30_000, interval: 10 },
+      )
       watched.child.kill('SIGTERM')
       expect(await watched.exited).toBe(ExitCode.shutdownIncomplete)
       expect(watched.logs.find((entry) => entry.msg === 'coordinated stopped')).toMatchObject({ abandonedRequests: 1, databaseClosed: false })
