@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest'
 import { cacheCoordinate } from '../../src/cache/index.js'
 import type { DataDict } from '../../src/coordinate/index.js'
 import { openCoordinate } from '../../src/postgres/open.js'
@@ -135,7 +135,7 @@ describe.runIf(url !== undefined)('two caches on separate connections', async ()
     // the point is that no increment is ever lost, so the caches get room to retry.
     const roomyA = cacheCoordinate(backendA, { clock, closeBackend: false, casRetries: 100 })
     const roomyB = cacheCoordinate(backendB, { clock, closeBackend: false, casRetries: 100 })
-    afterAll(() => Promise.all([roomyA.close(), roomyB.close()]))
+    onTestFinished(() => Promise.all([roomyA.close(), roomyB.close()]).then(() => undefined))
     const unitA = await (await (await roomyA.namespace('cas-many')).setWorkSpec({ name: 'spec' })).addWorkUnit('u', { n: 0 })
     const unitB = await (await (await roomyB.namespace('cas-many')).workSpec('spec')).workUnit('u')
     const bump = (data: DataDict) => ({ n: (data.n as number) + 1 })
