@@ -7,6 +7,7 @@ import {
   type DataDirHolder,
   DataDirLockedError,
   DatabaseUnavailableError,
+  DeletionConflictError,
   GoneError,
   InvalidInputError,
   LostLeaseError,
@@ -56,7 +57,15 @@ export const ERROR_KINDS = {
       return new VersionConflictError(Number(v.expected), typeof v.actual === 'number' ? v.actual : null)
     },
   },
-  CONFLICT: { rebuild: (message) => withMessage(new ConflictError(''), message) },
+  // A deletion's give-up shares the code (a client retries both alike) and keeps its class by
+  // carrying its rounds.
+  CONFLICT: {
+    value: (e) => (e instanceof DeletionConflictError ? { rounds: e.rounds } : undefined),
+    rebuild: (message, value) => {
+      const { rounds } = record(value)
+      return typeof rounds === 'number' ? new DeletionConflictError(rounds) : withMessage(new ConflictError(''), message)
+    },
+  },
   CLOSED: { rebuild: () => new ClosedError() },
   DATA_DIR_LOCKED: {
     value: (e) => ({ directory: (e as DataDirLockedError).directory, holder: (e as DataDirLockedError).holder ?? null }),

@@ -50,6 +50,7 @@ const SAMPLES: errors.CoordinateError[] = [
   new errors.VersionConflictError(3, 4),
   new errors.VersionConflictError(3, null),
   new errors.ConflictError('work unit "u"'),
+  new errors.DeletionConflictError(10),
   new errors.ClosedError(),
   new errors.DataDirLockedError('/var/lib/coordinate', undefined),
   new errors.DatabaseUnavailableError('unknown', 'see the server log'),
