@@ -1,5 +1,5 @@
 import type { AttemptCompletion } from '../coordinate/api.js'
-import { encodeData } from '../coordinate/cbor-data.js'
+import { encodeAttemptData } from './attempt-data.js'
 import { assertDataDict } from '../coordinate/data.js'
 import { GoneError, InvalidInputError, NotPendingError } from '../coordinate/errors.js'
 import { attemptIds } from './attempt-ids.js'
@@ -32,7 +32,7 @@ export async function completeAttempts(store: Store, completions: readonly Attem
     unitIds.push(attempt.unitId)
     ids.push(attempt.id)
     statuses.push(c.status)
-    datas.push(c.data === undefined || c.data === null ? null : Buffer.from(encodeData(c.data)))
+    datas.push(encodeAttemptData(c.data))
   }
   if (new Set(ids).size !== ids.length) throw new InvalidInputError('the same attempt is completed twice')
   const now = store.now()

@@ -1,6 +1,6 @@
 import type { Attempt } from '../coordinate/api.js'
 import { ClaimData } from '../coordinate/claim-data.js'
-import { decodeDataDict, encodeData } from '../coordinate/cbor-data.js'
+import { decodeDataDict } from '../coordinate/cbor-data.js'
 import { type DataDict, assertDataDict } from '../coordinate/data.js'
 import { GoneError, LostLeaseError, NotPendingError } from '../coordinate/errors.js'
 import { validateOptionalDataDict } from '../coordinate/validation.js'
@@ -13,6 +13,7 @@ import type { PostgresNamespace } from './namespace.js'
 import { PostgresWorkSpec } from './work-spec.js'
 import { PostgresWorkUnit } from './work-unit.js'
 import { PostgresWorker } from './worker.js'
+import { encodeAttemptData } from './attempt-data.js'
 
 /** Builds an attempt handle from a row, reusing handles the caller already has. */
 export function attemptFromRow(
@@ -118,7 +119,8 @@ export class PostgresAttempt implements Attempt {
 
   // Ends the attempt without completing the unit (see releaseAttemptSql).
   async #release(status: 'expired' | 'retryable', data: DataDict | undefined, notBefore: Date | null): Promise<void> {
-    const encoded = encodeOptional(data)
+    if (data !== undefined && data !== null) assertDataDict(data)
+    const encoded = encodeAttemptData(data)
     const now = this.#store.now()
     const row = await this.#store.row(releaseAttemptSql(this.workUnit.id, this.id, status, encoded, now, notBefore))
     if (row) return
@@ -132,10 +134,4 @@ export class PostgresAttempt implements Attempt {
     const row = await this.#store.row(attemptExistsSql(this.workUnit.id, this.id))
     return row ? new NotPendingError() : new GoneError('Attempt')
   }
-}
-
-function encodeOptional(data: DataDict | undefined): Buffer | null {
-  if (data === undefined || data === null) return null
-  assertDataDict(data)
-  return Buffer.from(encodeData(data))
 }

@@ -1,5 +1,5 @@
 import type { AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
-import { encodeData } from '../coordinate/cbor-data.js'
+import { encodeAttemptData } from './attempt-data.js'
 import { attemptIds } from './attempt-ids.js'
 import { RENEW_SQL, type RenewRow } from './sql/renew.js'
 import type { Store } from './store.js'
@@ -19,7 +19,7 @@ export async function renewAttempts(store: Store, renewals: readonly AttemptRene
     const owned = attemptIds(store, attempt)
     unitIds.push(owned.unitId)
     ids.push(owned.id)
-    datas.push(data === undefined || data === null ? null : Buffer.from(encodeData(data)))
+    datas.push(encodeAttemptData(data))
     expirations.push(new Date(now.getTime() + extendMs))
   }
   const rows = await store.call<RenewRow>(RENEW_SQL, [unitIds, ids, datas, expirations, now])
