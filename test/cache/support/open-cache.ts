@@ -1,14 +1,17 @@
-import { afterAll } from 'vitest'
+import { onTestFinished } from 'vitest'
 import { type CacheCoordinate, type CacheOptions, cacheCoordinate } from '../../../src/cache/index.js'
 import type { FakeClock } from '../../../src/coordinate/clock.js'
 import type { PostgresCoordinate } from '../../../src/postgres/coordinate.js'
 import { type CallLog, countingBackend } from './counting-backend.js'
 
-/** A cache over a counting wrapper of `backend`, closed (without the backend) after the file. */
+/**
+ * A cache over a counting wrapper of `backend`, closed (without the backend) when the calling
+ * test ends: tests call this, and vitest never runs an afterAll registered inside a test.
+ */
 export function openCache(backend: PostgresCoordinate, clock: FakeClock, options: CacheOptions = {}): { cache: CacheCoordinate; log: CallLog } {
   const { coordinate, log } = countingBackend(backend)
   const cache = cacheCoordinate(coordinate, { clock, closeBackend: false, start: false, ...options })
-  afterAll(() => cache.close())
+  onTestFinished(() => cache.close())
   return { cache, log }
 }
 
