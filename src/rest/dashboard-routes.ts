@@ -1,4 +1,5 @@
 import type { DashboardQueries } from '../postgres/dashboard-queries.js'
+import type { ChangeFeed } from '../coordinate/change-feed.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import {
@@ -26,11 +27,19 @@ const D = '/dashboard/namespace/:ns/work_spec/:spec'
 const SHARED_MS = 250
 const DEFAULT_PAGE = 50
 
-/** Registers the /dashboard routes. */
-export function dashboardRoutes(ctx: RouteContext, queries: DashboardQueries): void {
+/**
+ * Registers the /dashboard routes. With the change feed the server streams at /events, shared
+ * summaries are dropped on every change before any stream tells a browser of it.
+ */
+export function dashboardRoutes(ctx: RouteContext, queries: DashboardQueries, changes?: ChangeFeed): void {
   const { app } = ctx
   const sources: DashboardSources = { coordinate: ctx.coordinate, queries, clock: ctx.clock }
   const shared = new SharedReads<unknown>(SHARED_MS)
+  if (changes !== undefined) {
+    // Subscribed now, before any /events stream, so the feed calls this listener first.
+    const stopSharing = changes.subscribe(() => shared.clear())
+    app.addHook('onClose', async () => stopSharing())
+  }
   const names = (params: ReturnType<typeof paramsOf>): [string, string] => [decodeName(params.ns ?? '', 'namespace name'), decodeName(params.spec ?? '', 'work spec name')]
 
   resource(app, '/dashboard/overview', {

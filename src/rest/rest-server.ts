@@ -54,7 +54,7 @@ export async function createRestApp(options: RestAppOptions): Promise<{ app: Fas
   workerRoutes(ctx)
   healthRoutes(ctx, options.readiness, metrics?.registry)
   const endStreams = eventRoutes(ctx, options.changes)
-  await dashboardAndUi(ctx, options.dashboard)
+  await dashboardAndUi(ctx, options.dashboard, options.changes)
   return { app, endStreams }
 }
 

@@ -26,6 +26,16 @@ export class SharedReads<T> {
     return promise
   }
 
+  /**
+   * Forgets every result, running ones too, so that later requests compute afresh. Called on
+   * each change: a dashboard reloads because it heard of a change, and a result computed (or
+   * started) before that change would show it the data it already has, with no further event to
+   * make it look again. Requests already waiting keep what they asked for.
+   */
+  clear(): void {
+    this.#entries.clear()
+  }
+
   #prune(now: number): void {
     if (this.#entries.size < 256) return
     for (const [key, entry] of this.#entries) if (now - entry.at >= this.maxAgeMs) this.#entries.delete(key)

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Negotiator from 'negotiator'
+import type { ChangeFeed } from '../coordinate/change-feed.js'
 import type { DashboardQueries } from '../postgres/dashboard-queries.js'
 import { dashboardRoutes } from './dashboard-routes.js'
 import type { RouteConfig } from './http-app.js'
@@ -81,9 +82,9 @@ export interface DashboardOptions {
   uiDir?: string
 }
 
-/** Registers the dashboard: its static files under /ui/ and its /dashboard routes. */
-export async function dashboardAndUi(ctx: RouteContext, options: DashboardOptions | undefined): Promise<void> {
+/** Registers the dashboard: its static files under /ui/ and its /dashboard routes (fresh after each change in `changes`). */
+export async function dashboardAndUi(ctx: RouteContext, options: DashboardOptions | undefined, changes?: ChangeFeed): Promise<void> {
   if (options === undefined) return
-  dashboardRoutes(ctx, options.queries)
+  dashboardRoutes(ctx, options.queries, changes)
   await uiRoutes(ctx, options.uiDir)
 }

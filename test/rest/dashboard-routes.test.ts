@@ -7,6 +7,7 @@ import { Tuple, Uuid } from '../../src/coordinate/data.js'
 import { createRestApp } from '../../src/rest/rest-server.js'
 import type { SpecDetail, UnitDetail, UnitPage } from '../../src/rest/dashboard-types.js'
 import { SharedReads } from '../../src/rest/shared-reads.js'
+import type { ChangeEvent } from '../../src/coordinate/change-feed.js'
 import { openTestCoordinate } from '../support/open-test-coordinate.js'
 
 // The dashboard's routes over a real store, without a browser: what they answer, how they
@@ -136,6 +137,26 @@ describe('dashboard routes', async () => {
     const withToken = await guarded.inject({ method: 'GET', url: '/dashboard/overview', headers: { authorization: `Bearer ${TOKEN}` } })
     expect(withToken.statusCode).toBe(200)
   })
+
+  it('answers a reload after a change with the change, not with a summary shared from before it', async () => {
+    // The feed /events streams from: a browser reloads when it hears of a change through it.
+    const listeners = new Set<(event: ChangeEvent) => void>()
+    const changes = { subscribe: (listener: (event: ChangeEvent) => void) => (listeners.add(listener), () => listeners.delete(listener)) }
+    const live = (await createRestApp({ coordinate, clock, dashboard, changes })).app
+    const available = async (): Promise<number> => {
+      const body = (await live.inject({ method: 'GET', url: '/dashboard/overview', headers: { accept: 'application/json' } })).json() as { namespaces: { name: string; specs: { name: string; counts: { available: number } }[] }[] }
+      return body.namespaces.find((n) => n.name === 'fresh')!.specs[0]!.counts.available
+    }
+    const fresh = await (await coordinate.namespace('fresh')).setWorkSpec({ name: 'spec' })
+    await fresh.addWorkUnits([{ key: 'a' }])
+    expect(await available()).toBe(1)
+    await fresh.addWorkUnits([{ key: 'b' }, { key: 'c' }])
+    for (const listener of listeners) listener({ kind: 'work-units', namespace: 'fresh', workSpec: 'spec', keys: null })
+    // Well within the 250 ms a summary is shared for.
+    expect(await available()).toBe(3)
+    await live.close()
+    expect(listeners.size).toBe(0)
+  })
 })
 
 describe('shared reads', () => {
@@ -150,6 +171,16 @@ describe('shared reads', () => {
     now = 100
     expect(await shared.get('k', compute)).toBe(2)
     expect(await shared.get('other', compute)).toBe(3)
+  })
+
+  it('computes afresh after clear(), even while an earlier computation still runs', async () => {
+    const shared = new SharedReads<number>(1000, () => 0)
+    let release = (_value: number): void => undefined
+    const running = shared.get('k', () => new Promise<number>((resolve) => (release = resolve)))
+    shared.clear()
+    expect(await shared.get('k', async () => 2)).toBe(2)
+    release(1)
+    expect(await running).toBe(1)
   })
 
   it('does not keep a failure for later callers', async () => {
