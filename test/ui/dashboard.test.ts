@@ -43,7 +43,8 @@ describe.skipIf(missing !== null)('dashboard in Chromium', async () => {
     await page.goto(`${h.url}/ui/`)
     await expect.poll(() => cell('live', 'available').textContent(), { timeout: LIVE_MS }).toBe('3')
     console.log(`overview: data shown ${Math.round(performance.now() - started)} ms after navigation`)
-    expect(await page.title()).toBe('Overview · coordinate')
+    // The title follows in an effect after the render that shows the data: poll, as for the data.
+    await expect.poll(() => page.title()).toBe('Overview · coordinate')
     await page.locator('.live.on').waitFor({ timeout: LIVE_MS })
 
     const wrote = performance.now()
@@ -72,7 +73,7 @@ describe.skipIf(missing !== null)('dashboard in Chromium', async () => {
     await page.locator('tr[data-key="job-1"] a').click()
     await expect.poll(() => page.getByTestId('unit-status').textContent()).toBe('failed')
     expect(page.url()).toBe(`${h.url}/ui/namespace/-/work_spec/py-fail/work_unit/job-1`)
-    expect(await page.title()).toBe('job-1 · py-fail · coordinate')
+    await expect.poll(() => page.title()).toBe('job-1 · py-fail · coordinate')
     const attempt = page.locator('li.attempt').first()
     expect(await attempt.textContent()).toContain('python-worker')
     expect(await attempt.locator('pre.traceback').textContent()).toBe(traceback)
