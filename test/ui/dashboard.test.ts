@@ -160,13 +160,24 @@ describe.skipIf(missing !== null)('dashboard in Chromium', async () => {
   })
 
   it('lists workers with their leases and marks the ones that stopped reporting', async () => {
-    const worker = await ns.worker('gone-quiet')
-    await worker.update({ mode: 'run', data: { host: 'node-7' }, expiration: new Date(Date.now() - 60_000) })
+    // Its own workers, not the first test's: a row another test failed to create would leave
+    // this one waiting for it until the test timed out (seen once in CI after the first failed).
+    const quiet = await ns.worker('gone-quiet')
+    await quiet.update({ mode: 'run', data: { host: 'node-7' }, expiration: new Date(Date.now() - 60_000) })
+    const reporting = await ns.worker('still-reporting')
+    await reporting.update({ mode: 'run', data: { host: 'node-8' }, expiration: new Date(Date.now() + 600_000) })
+    const leased = await ns.setWorkSpec({ name: 'leased' })
+    await leased.addWorkUnit('held-unit')
+    expect(await reporting.requestAttempts({ workSpecs: ['leased'] })).toHaveLength(1)
     await page.goto(`${h.url}/ui/namespace/-/workers`)
     const row = page.locator('tr[data-worker="gone-quiet"]')
-    await row.waitFor()
+    await row.waitFor({ timeout: LIVE_MS })
     expect(await row.locator('.badge').textContent()).toBe('stale')
-    expect(await page.locator('tr[data-worker="library-user"]').textContent()).not.toContain('stale')
+    const fresh = page.locator('tr[data-worker="still-reporting"]')
+    await fresh.waitFor({ timeout: LIVE_MS })
+    expect(await fresh.textContent()).toContain('node-8')
+    expect(await fresh.locator('a').textContent()).toBe('leased / held-unit')
+    expect(await fresh.locator('.badge').count()).toBe(0)
     await screenshot(page, 'workers')
   })
 
