@@ -1,3 +1,4 @@
+import type { LRUCache } from 'lru-cache'
 import type { Attempt, AttemptCompletion, AttemptRenewal, AttemptRequest, Coordinate, Namespace, RenewalOutcome, SummaryRecord, WorkSpec, Worker } from '../coordinate/api.js'
 import type { DataDict } from '../coordinate/data.js'
 import { NoSuchWorkSpecError } from '../coordinate/errors.js'
@@ -160,34 +161,29 @@ export class NamespaceProxy implements Namespace {
 
   /** @internal The proxy of a spec handle the backend returned: the cached one, or a new cached one. */
   adoptSpec(handle: WorkSpec): WorkSpecProxy {
-    let spec = this.#specs.get(handle.name)
-    if (spec === undefined) {
-      spec = new WorkSpecProxy(this.#ctx, this, handle.name, handle, this.#detached)
-      if (!this.#detached) {
-        this.#specs.set(handle.name, spec)
-        this.#ctx.specs.set(spec, spec)
-      }
-    } else {
-      spec.adopt(handle)
-      this.#ctx.specs.get(spec)
-    }
-    return spec
+    return this.#adoptNamed(this.#specs, this.#ctx.specs, handle, () => new WorkSpecProxy(this.#ctx, this, handle.name, handle, this.#detached))
   }
 
   /** @internal The proxy of a worker handle the backend returned. */
   adoptWorker(handle: Worker): WorkerProxy {
-    let worker = this.#workers.get(handle.name)
-    if (worker === undefined) {
-      worker = new WorkerProxy(this.#ctx, this, handle.name, handle, this.#detached)
-      if (!this.#detached) {
-        this.#workers.set(handle.name, worker)
-        this.#ctx.workers.set(worker, worker)
-      }
-    } else {
-      worker.adopt(handle)
-      this.#ctx.workers.get(worker)
+    return this.#adoptNamed(this.#workers, this.#ctx.workers, handle, () => new WorkerProxy(this.#ctx, this, handle.name, handle, this.#detached))
+  }
+
+  // A detached namespace files nothing: the LRU already let its children go, and a proxy filed
+  // now would be reachable by no notification.
+  #adoptNamed<H extends { readonly name: string }, P extends { adopt(handle: H): void }>(byName: Map<string, P>, lru: LRUCache<P, P>, handle: H, make: () => P): P {
+    const cached = byName.get(handle.name)
+    if (cached !== undefined) {
+      cached.adopt(handle)
+      lru.get(cached)
+      return cached
     }
-    return worker
+    const made = make()
+    if (!this.#detached) {
+      byName.set(handle.name, made)
+      lru.set(made, made)
+    }
+    return made
   }
 
   /** @internal Wraps a backend attempt, reusing the proxies the caller already has. */
