@@ -109,14 +109,12 @@ export class NamespaceProxy implements Namespace {
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
     validateAttemptCompletions(completions)
     await this.#callWithBackendAttempts(completions, (ns, backend) => ns.completeAttempts(backend))
-    unitsWrote(completions)
+    this.#unitsWrote(completions)
     const finishedSpecs = new Set<WorkSpecProxy>()
     for (const completion of completions) {
       if (completion.attempt instanceof AttemptProxy && completion.status === 'finished') finishedSpecs.add(completion.attempt.workUnit.workSpec)
     }
     for (const spec of finishedSpecs) await spec.finished()
-    // Raw backend attempts name no proxy: their units could be anywhere in the namespace.
-    if (completions.some((c) => !(c.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
   }
 
   /** Extends many leases in one backend call; the units of renewed and lost attempts are invalidated. */
@@ -124,12 +122,11 @@ export class NamespaceProxy implements Namespace {
     validateAttemptRenewals(renewals)
     const outcomes = await this.#callWithBackendAttempts(renewals, (ns, backend) => ns.renewAttempts(backend))
     // Both write the attempt: a renewal moves the unit's lease, a lost lease expires the attempt.
-    unitsWrote(renewals.filter((_, i) => outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'))
-    if (renewals.some((r) => !(r.attempt instanceof AttemptProxy))) this.invalidateAllUnits()
+    this.#unitsWrote(renewals.filter((_, i) => outcomes[i] === 'renewed' || outcomes[i] === 'lost-lease'))
     return outcomes
   }
 
-  /** Makes one batch call with the backend's own attempts in place of proxies; on an error every proxied unit counts as written. */
+  /** Makes one batch call with the backend's own attempts in place of proxies; on an error every unit named counts as written. */
   async #callWithBackendAttempts<T extends { attempt: Attempt }, R>(items: readonly T[], call: (ns: Namespace, backend: T[]) => Promise<R>): Promise<R> {
     const backend = items.map((item) => (item.attempt instanceof AttemptProxy ? { ...item, attempt: item.attempt.backend } : item))
     const handle = await this.#slot.get()
@@ -137,9 +134,19 @@ export class NamespaceProxy implements Namespace {
       return await call(handle, backend)
     } catch (error) {
       // An error that came with the connection may follow a commit.
-      unitsWrote(items)
+      this.#unitsWrote(items)
       throw error
     }
+  }
+
+  // A raw backend attempt names no proxy: its unit could be any in the namespace.
+  #unitsWrote(items: readonly { attempt: Attempt }[]): void {
+    let raw = false
+    for (const { attempt } of items) {
+      if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
+      else raw = true
+    }
+    if (raw) this.invalidateAllUnits()
   }
 
   /** Unit counts for this namespace (not cached). */
@@ -278,9 +285,4 @@ export class NamespaceProxy implements Namespace {
     this.#specs.clear()
     this.#workers.clear()
   }
-}
-
-/** Invalidates the snapshots of the units whose attempts are proxies (raw backend attempts name none). */
-function unitsWrote(items: readonly { attempt: Attempt }[]): void {
-  for (const { attempt } of items) if (attempt instanceof AttemptProxy) attempt.workUnit.wrote()
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { DatabaseUnavailableError, MINUTE } from '../../src/coordinate/index.js'
+import { openTestCoordinate } from '../support/open-test-coordinate.js'
+import { openCache } from './support/open-cache.js'
+
+const { coordinate: backend, clock } = await openTestCoordinate()
+
+// Callers may hand the cache's namespace the backend's own attempts (made before the cache, or by
+// another layer). A batch whose reply is lost after its commit must not leave their units'
+// snapshots cached: the cache hears of the write only from the failed call.
+describe('a batch call with a raw backend attempt that fails after its commit', () => {
+  /** A cached unit with a pending raw attempt, whose batch calls lose their reply after committing. */
+  async function pendingRawAttempt(namespace: string) {
+    const { cache, log } = openCache(backend, clock)
+    const ns = await cache.namespace(namespace)
+    const unit = await (await ns.setWorkSpec({ name: 'spec' })).addWorkUnit('u', { v: 1 })
+    const rawNs = await backend.namespace(namespace)
+    const raw = await (await rawNs.worker('w')).makeAttempt(await (await rawNs.workSpec('spec')).workUnit('u'))
+    expect(await unit.status()).toBe('pending')
+    expect(await unit.data()).toEqual({ v: 1 })
+    log.after = (call) => {
+      if (call === 'Namespace.renewAttempts' || call === 'Namespace.completeAttempts') throw new DatabaseUnavailableError('unknown', 'reply lost')
+    }
+    return { ns, unit, raw }
+  }
+
+  it('renewAttempts: the next read shows the renewal\'s data', async () => {
+    const { ns, unit, raw } = await pendingRawAttempt('lost-renewal')
+    await expect(ns.renewAttempts([{ attempt: raw, extendMs: MINUTE, data: { v: 2 } }])).rejects.toThrow(DatabaseUnavailableError)
+    expect(await unit.data()).toEqual({ v: 2 })
+  })
+
+  it('completeAttempts: the next read shows the unit finished', async () => {
+    const { ns, unit, raw } = await pendingRawAttempt('lost-completion')
+    await expect(ns.completeAttempts([{ attempt: raw, status: 'finished', data: { v: 3 } }])).rejects.toThrow(DatabaseUnavailableError)
+    expect(await unit.status()).toBe('finished')
+    expect(await unit.data()).toEqual({ v: 3 })
+  })
+})
