@@ -76,8 +76,12 @@ export class AttemptProxy implements Attempt {
   /** Finishes the unit; units it chains into the `then` spec are invalidated too. */
   async finish(data?: DataDict): Promise<void> {
     validateOptionalDataDict(data)
-    await this.#written(() => this.#attempt.finish(data))
-    await this.workUnit.workSpec.finished()
+    try {
+      await this.#written(() => this.#attempt.finish(data))
+    } finally {
+      // On an error too: a finish whose reply was lost after its commit chained its units all the same.
+      await this.workUnit.workSpec.finished()
+    }
   }
 
   /** Fails the unit. */

@@ -108,13 +108,17 @@ export class NamespaceProxy implements Namespace {
   /** Finishes or fails many attempts at once; their units' snapshots are invalidated. */
   async completeAttempts(completions: readonly AttemptCompletion[]): Promise<void> {
     validateAttemptCompletions(completions)
-    await this.#callWithBackendAttempts(completions, (ns, backend) => ns.completeAttempts(backend))
-    this.#unitsWrote(completions)
-    const finishedSpecs = new Set<WorkSpecProxy>()
-    for (const completion of completions) {
-      if (completion.attempt instanceof AttemptProxy && completion.status === 'finished') finishedSpecs.add(completion.attempt.workUnit.workSpec)
+    try {
+      await this.#callWithBackendAttempts(completions, (ns, backend) => ns.completeAttempts(backend))
+      this.#unitsWrote(completions)
+    } finally {
+      // On an error too: a finish whose reply was lost after its commit chained its units all the same.
+      const finishedSpecs = new Set<WorkSpecProxy>()
+      for (const completion of completions) {
+        if (completion.attempt instanceof AttemptProxy && completion.status === 'finished') finishedSpecs.add(completion.attempt.workUnit.workSpec)
+      }
+      for (const spec of finishedSpecs) await spec.finished()
     }
-    for (const spec of finishedSpecs) await spec.finished()
   }
 
   /** Extends many leases in one backend call; the units of renewed and lost attempts are invalidated. */

@@ -37,3 +37,35 @@ describe('a batch call with a raw backend attempt that fails after its commit', 
     expect(await unit.data()).toEqual({ v: 3 })
   })
 })
+
+// The same for a finish through the cache's own attempt: the units it chained into the "then"
+// spec changed too, and the cache hears of that only from the failed call.
+describe('a finish through the cache that fails after its commit', () => {
+  /** A cached unit of the "then" spec, and a cache attempt whose finish will chain into it. */
+  async function chainingAttempt(namespace: string, lostCall: string) {
+    const { cache, log } = openCache(backend, clock)
+    const ns = await cache.namespace(namespace)
+    const one = await ns.setWorkSpec({ name: 'one', then: 'two' })
+    const two = await ns.setWorkSpec({ name: 'two', disabled: true })
+    const target = await two.addWorkUnit('t', { v: 'orig' })
+    expect(await target.data()).toEqual({ v: 'orig' })
+    await one.addWorkUnit('a')
+    const [attempt] = await (await ns.worker('w')).requestAttempts({ workSpecs: ['one'] })
+    log.after = (call) => {
+      if (call === lostCall) throw new DatabaseUnavailableError('unknown', 'reply lost')
+    }
+    return { ns, target, attempt: attempt! }
+  }
+
+  it('completeAttempts: the next read of a chained unit shows its new data', async () => {
+    const { ns, target, attempt } = await chainingAttempt('lost-chain-batch', 'Namespace.completeAttempts')
+    await expect(ns.completeAttempts([{ attempt, status: 'finished', data: { output: { t: { v: 'chained' } } } }])).rejects.toThrow(DatabaseUnavailableError)
+    expect(await target.data()).toEqual({ v: 'chained' })
+  })
+
+  it('Attempt.finish: the next read of a chained unit shows its new data', async () => {
+    const { target, attempt } = await chainingAttempt('lost-chain-single', 'Attempt.finish')
+    await expect(attempt.finish({ output: { t: { v: 'chained' } } })).rejects.toThrow(DatabaseUnavailableError)
+    expect(await target.data()).toEqual({ v: 'chained' })
+  })
+})
