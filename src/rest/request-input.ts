@@ -1,9 +1,11 @@
-import type { AttemptRequest, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
+import type { AddWorkUnitItem, AttemptRequest, WorkUnitMeta, WorkUnitQuery } from '../coordinate/api.js'
 import { describe } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { validateAttemptRequest, validateWorkSpecMetaUpdate, validateWorkUnitMeta, validateWorkUnitQuery } from '../coordinate/request-validation.js'
 import { WORK_UNIT_STATUSES, type WorkUnitStatus, isWorkUnitStatus } from '../coordinate/status.js'
+import { validateDataDict, validateWorkUnitKey } from '../coordinate/validation.js'
 import type { WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
+import { optionalDataFromJson } from './data-json.js'
 import { checkPlainName, decodeKey } from './names.js'
 
 // Readers of request bodies and query strings: each turns JSON into the API's types or throws
@@ -77,6 +79,26 @@ export function unitKeyField(item: Record<string, unknown>, where = 'work unit')
   if ((name === undefined) === (key === undefined)) throw new InvalidInputError(`${where} needs exactly one of "name" (text) and "key" (encoded)`)
   if (name !== undefined) return checkPlainName(stringField(name, `${where} name`)!, `${where} name`)
   return decodeKey(stringField(key, `${where} key`)!, `${where} key`)
+}
+
+// `index` numbers the unit as the backend's messages do; `where` prefixes its fields' names
+// (absent: the fields are the body's own, as in a single add).
+/** A unit to add, its key as bytes, from `{name|key, data?, meta?}`, refused as the backend would refuse it. */
+export function workUnitItemOf(entry: unknown, index: number, where?: string): AddWorkUnitItem {
+  const body = bodyObject(entry)
+  const field = (name: string) => (where === undefined ? name : `${where}.${name}`)
+  const key = unitKeyField(body, where)
+  const data = optionalDataFromJson(body.data, field('data'))
+  const meta = workUnitMetaField(body.meta, field('meta'))
+  // What only the backend's item check would catch, in its words, so that it is refused before
+  // the spec is looked up: a lone surrogate in a text key, and CBOR data that decodes but may
+  // not be stored (deeper than data may nest, say). Data sent as a JSON object was checked whole
+  // as it was read, so walking it again here would only add a third walk.
+  const item: AddWorkUnitItem = { key: validateWorkUnitKey(key, `work unit ${index} key`) }
+  if (typeof body.data === 'string') validateDataDict(data, `work unit ${index} data`)
+  if (data !== undefined) item.data = data
+  if (meta !== undefined) item.meta = meta
+  return item
 }
 
 /** Query-string values of a repeatable parameter. */

@@ -1,9 +1,8 @@
-import type { AddWorkUnitItem } from '../coordinate/api.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { validateWorkUnitItem } from '../coordinate/request-validation.js'
 import { dataFromJson, optionalDataFromJson } from './data-json.js'
 import { attemptJson, workUnitJson, workUnitShortJson, workUnitSnapshotJson } from './representations.js'
-import { bodyObject, selectsAll, unitKeyField, workUnitMetaField, workUnitQueryOf } from './request-input.js'
+import { bodyObject, selectsAll, unitKeyField, workUnitItemOf, workUnitMetaField, workUnitQueryOf } from './request-input.js'
 import { decodeKey, encodeName } from './names.js'
 import { resource } from './resource.js'
 import { type RouteContext, created, noContent, ok, paramsOf, queryOf } from './route-context.js'
@@ -67,18 +66,8 @@ export function workUnitRoutes({ app, resolver, clock }: RouteContext): void {
         const list = bodyObject(request.body).work_units
         if (!Array.isArray(list)) throw new InvalidInputError('"work_units" must be a list')
         if (list.length > MAX_PAGE) throw new InvalidInputError(`at most ${MAX_PAGE} work units per request`)
-        const items = list.map((entry, i): AddWorkUnitItem => {
-          const item = bodyObject(entry)
-          const where = `work_units[${i}]`
-          const result: AddWorkUnitItem = { key: unitKeyField(item, where) }
-          const data = optionalDataFromJson(item.data, `${where}.data`)
-          if (data !== undefined) result.data = data
-          const meta = workUnitMetaField(item.meta, `${where}.meta`)
-          if (meta !== undefined) result.meta = meta
-          return result
-        })
-        // Each field was checked as it was read; the items themselves are checked once more as
-        // the backend encodes them, so a pass here would walk every unit's data a third time.
+        const items = list.map((entry, i) => workUnitItemOf(entry, i, `work_units[${i}]`))
+        // Each item was checked as it was read; the backend checks it once more as it encodes it.
         const spec = await resolver.workSpec(paramsOf(request))
         return ok(reply, { count: await spec.addWorkUnits(items) })
       },
