@@ -1,8 +1,8 @@
+import { workUnitKeyBytes, workUnitKeyName } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
-import { validateWorkUnitItem } from '../coordinate/request-validation.js'
-import { dataFromJson, optionalDataFromJson } from './data-json.js'
+import { dataFromJson } from './data-json.js'
 import { attemptJson, workUnitJson, workUnitShortJson, workUnitSnapshotJson } from './representations.js'
-import { bodyObject, selectsAll, unitKeyField, workUnitItemOf, workUnitMetaField, workUnitQueryOf } from './request-input.js'
+import { bodyObject, selectsAll, workUnitItemOf, workUnitMetaField, workUnitQueryOf } from './request-input.js'
 import { decodeKey, encodeName } from './names.js'
 import { resource } from './resource.js'
 import { type RouteContext, created, noContent, ok, paramsOf, queryOf } from './route-context.js'
@@ -37,16 +37,15 @@ export function workUnitRoutes({ app, resolver, clock }: RouteContext): void {
     },
     POST: {
       handler: async (request, reply) => {
-        const body = bodyObject(request.body)
-        const key = unitKeyField(body)
-        const data = optionalDataFromJson(body.data)
-        const meta = workUnitMetaField(body.meta)
-        validateWorkUnitItem({ key, data, meta })
+        const item = workUnitItemOf(request.body, 0)
         const spec = await resolver.workSpec(paramsOf(request))
-        const unit = await spec.addWorkUnit(key, data ?? {}, meta)
+        // The bulk path, so the unit's data is walked only where it is read and where the
+        // backend encodes it (addWorkUnit would check it once more on the way through a cache).
+        await spec.addWorkUnits([item])
         // Identity only: the full representation would cost two more reads on the hot bulk path.
-        const url = urls.workUnit(spec.namespace.name, spec.name, unit.key)
-        return created(reply, url, { name: unit.name, key: encodeName(unit.key), url })
+        const key = workUnitKeyBytes(item.key)
+        const url = urls.workUnit(spec.namespace.name, spec.name, key)
+        return created(reply, url, { name: workUnitKeyName(key), key: encodeName(key), url })
       },
     },
     DELETE: {

@@ -3,9 +3,9 @@ import { encodeData } from '../../src/coordinate/cbor-data.js'
 import { type DataValue, assertDataDict } from '../../src/coordinate/data.js'
 import { send, startTestApi } from './support.js'
 
-// Checking a unit's data walks all of it, which is a bulk add's main cost besides the write:
-// add_work_units checks each unit's data where it reads it from JSON (for the field-named
-// error) and where the backend encodes it (the library's own check), and nowhere else.
+// Checking a unit's data walks all of it, which is an add's main cost besides the write: both
+// add routes check each unit's data where they read it from JSON (for the field-named error)
+// and where the backend encodes it (the library's own check), and nowhere else.
 vi.mock('../../src/coordinate/data.js', async (original) => {
   const actual = await original<typeof import('../../src/coordinate/data.js')>()
   return { ...actual, assertDataDict: vi.fn(actual.assertDataDict) }
@@ -36,6 +36,18 @@ describe('POST S/add_work_units', () => {
     expect(answer.body).toMatchObject({ error: 'INVALID_INPUT' })
     expect(JSON.stringify(answer.body)).toContain('work_units[1].data')
     expect((await send(api.url, 'GET', '/namespace/walks/work_spec/bad/counts')).body).toEqual({})
+  })
+})
+
+describe('POST S/work_unit', () => {
+  it('walks the unit data twice, as a bulk add does, and answers its identity', async () => {
+    await send(api.url, 'POST', '/namespace/walks/work_spec', { json: { data: { name: 'one' } } })
+    vi.mocked(assertDataDict).mockClear()
+    const answer = await send(api.url, 'POST', '/namespace/walks/work_spec/one/work_unit', { json: { name: 'a b', data: { walked: 'once' } } })
+    expect(answer.status).toBe(201)
+    expect(answer.body).toEqual({ name: 'a b', key: '-YSBi', url: '/namespace/walks/work_spec/one/work_unit/-YSBi' })
+    expect(walked()).toEqual([{ walked: 'once' }, { walked: 'once' }])
+    expect((await send(api.url, 'GET', '/namespace/walks/work_spec/one/work_unit/-YSBi')).body).toMatchObject({ data: { walked: 'once' } })
   })
 })
 
