@@ -25,9 +25,14 @@ export class Resolver {
     this.#coordinate = coordinate
   }
 
+  /** The name `params.ns` encodes, for a route that must judge its input before the lookup creates the namespace. */
+  namespaceName(params: PathParams): string {
+    return decodeName(params.ns ?? '', 'namespace name')
+  }
+
   /** The namespace named by `params.ns` (created if missing, as Coordinate.namespace does). */
   namespace(params: PathParams): Promise<Namespace> {
-    return this.#coordinate.namespace(decodeName(params.ns ?? '', 'namespace name'))
+    return this.#coordinate.namespace(this.namespaceName(params))
   }
 
   /** The work spec named by `params.spec`. */
@@ -52,7 +57,7 @@ export class Resolver {
   async attempt(params: PathParams): Promise<Attempt> {
     const id = decodeName(params.attempt ?? '', 'attempt id')
     const known = this.#recent.get(id)
-    const ns = decodeName(params.ns ?? '', 'namespace name')
+    const ns = this.namespaceName(params)
     const spec = decodeName(params.spec ?? '', 'work spec name')
     const key = decodeKey(params.unit ?? '', 'work unit key')
     if (known !== undefined && isUnder(known, ns, spec, key)) return known

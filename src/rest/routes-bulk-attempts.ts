@@ -1,4 +1,4 @@
-import type { Attempt, AttemptCompletion, AttemptRenewal, Namespace, RenewalOutcome } from '../coordinate/api.js'
+import type { Attempt, AttemptCompletion, AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
 import { GoneError, InvalidInputError, NoSuchWorkSpecError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import { validateAttemptCompletions, validateRenewal } from '../coordinate/request-validation.js'
 import { READ_PARALLELISM, mapLimit } from '../jobserver/lookups.js'
@@ -20,13 +20,15 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
   resource(app, `${N}/complete_attempts`, {
     POST: {
       handler: async (request, reply) => {
-        const ns = await resolver.namespace(paramsOf(request))
-        // The whole body is read before any attempt is looked up: bad input anywhere costs no reads.
+        const nsName = resolver.namespaceName(paramsOf(request))
+        // The whole body is read before anything is looked up: bad input anywhere costs no reads
+        // and creates no namespace.
         const items = bulkItems(request.body, 'completions').map((c, i) => {
           const field = `completions[${i}]`
           if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`${field}.status must be "finished" or "failed"`)
-          return { path: attemptPath(ns, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`) }
+          return { path: attemptPath(nsName, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`) }
         })
+        const ns = await resolver.namespace(paramsOf(request))
         const completions = await mapLimit(items, READ_PARALLELISM, async ({ path, status, data }) => {
           const completion: AttemptCompletion = { attempt: await resolver.attempt(path), status }
           if (data !== undefined) completion.data = data
@@ -41,15 +43,16 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
   resource(app, `${N}/renew_attempts`, {
     POST: {
       handler: async (request, reply) => {
-        const ns = await resolver.namespace(paramsOf(request))
+        const nsName = resolver.namespaceName(paramsOf(request))
         const items = bulkItems(request.body, 'renewals').map((r, i) => {
           const field = `renewals[${i}]`
           const extendMs = numberField(r.extend_ms, `${field}.extend_ms`)
           if (extendMs === undefined) throw new InvalidInputError(`${field} needs "extend_ms"`)
           const data = optionalDataFromJson(r.data, `${field}.data`)
           validateRenewal(extendMs, data)
-          return { path: attemptPath(ns, r.attempt_url, field), extendMs, data }
+          return { path: attemptPath(nsName, r.attempt_url, field), extendMs, data }
         })
+        const ns = await resolver.namespace(paramsOf(request))
         const attempts = await mapLimit(items, READ_PARALLELISM, ({ path }) => attemptOrGone(resolver, path))
         // An attempt deleted with its unit stays 'gone' without troubling the others.
         const outcomes: RenewalOutcome[] = items.map(() => 'gone')
@@ -78,12 +81,12 @@ function bulkItems(body: unknown, field: string): Record<string, unknown>[] {
 }
 
 // The path parameters of the attempt an item's attempt_url names, in the request's namespace.
-function attemptPath(ns: Namespace, url: unknown, field: string): PathParams {
+function attemptPath(nsName: string, url: unknown, field: string): PathParams {
   const parts = ATTEMPT_PATH.exec(stringField(url, `${field}.attempt_url`) ?? '')
   if (parts === null) throw new InvalidInputError(`${field}.attempt_url is not an attempt URL`)
   const [, nsPart, spec, unit, attempt] = parts
   // Compared by name: resolving another namespace would create it.
-  if (decodeName(nsPart!, `${field}.attempt_url`) !== ns.name) throw new InvalidInputError(`${field} is an attempt of another namespace`)
+  if (decodeName(nsPart!, `${field}.attempt_url`) !== nsName) throw new InvalidInputError(`${field} is an attempt of another namespace`)
   return { ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! }
 }
 

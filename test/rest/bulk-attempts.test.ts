@@ -64,6 +64,15 @@ describe('POST N/complete_attempts and N/renew_attempts', () => {
     expect((await send(api.url, 'GET', '/namespace/bulk-bad/work_spec/s/counts')).body).toEqual({ pending: 3 })
   })
 
+  it('refuses bad input before looking the namespace up, which would create it', async () => {
+    const completed = await send(api.url, 'POST', '/namespace/bulk-unseen/complete_attempts', { json: { completions: [{ attempt_url: 'x', status: 'done' }] } })
+    const renewed = await send(api.url, 'POST', '/namespace/bulk-unseen/renew_attempts', { json: { renewals: [{ attempt_url: 'x' }] } })
+    expect([completed.status, renewed.status]).toEqual([400, 400])
+    expect([completed.body, renewed.body]).toMatchObject([{ error: 'INVALID_INPUT' }, { error: 'INVALID_INPUT' }])
+    const namespaces = (await send(api.url, 'GET', '/namespace')).body as { namespaces: { name: string }[] }
+    expect(namespaces.namespaces.map((ns) => ns.name)).not.toContain('bulk-unseen')
+  })
+
   it('renews each attempt in order, a deleted one answering gone', async () => {
     const attempts = await claim('bulk-renew', ['a', 'b', 'c'])
     await send(api.url, 'DELETE', '/namespace/bulk-renew/work_spec/s/work_unit?name=b')
