@@ -12,8 +12,11 @@ export function dataToJson(data: DataDict): JsonData {
   return isJsonSafe(data, 0) ? data : Buffer.from(encodeData(data)).toString('base64')
 }
 
-/** Decodes a data dict from a JSON body (object or base64 CBOR string); InvalidInputError otherwise. */
-export function dataFromJson(value: unknown, what = 'data'): DataDict {
+/**
+ * Decodes a data dict from a JSON body (object or base64 CBOR string); InvalidInputError otherwise.
+ * `storedAs`, for data a request will store, is what the backend's check calls it.
+ */
+export function dataFromJson(value: unknown, what = 'data', storedAs?: string): DataDict {
   if (typeof value === 'string') {
     if (!BASE64.test(value) || value.length % 4 !== 0) throw new InvalidInputError(`${what} is a string but not base64 CBOR`)
     let dict: DataDict
@@ -22,6 +25,10 @@ export function dataFromJson(value: unknown, what = 'data'): DataDict {
     } catch (error) {
       throw new InvalidInputError(`${what} is not a CBOR-encoded dict: ${error instanceof Error ? error.message : String(error)}`)
     }
+    // CBOR decodes what may not be stored (too deep, lone surrogates, integers over 64 bits).
+    // The backend's own check, in its words, refuses it here, before a route looks anything up:
+    // a lookup answers 404 for a missing target and creates a missing namespace.
+    if (storedAs !== undefined) assertDataDict(dict, storedAs)
     return dict
   }
   if (!isDataDict(value)) throw new InvalidInputError(`${what} must be a JSON object or base64 CBOR, not ${describe(value)}`)
@@ -29,9 +36,9 @@ export function dataFromJson(value: unknown, what = 'data'): DataDict {
   return value
 }
 
-/** Decodes optional data: absent or null means "no new data". */
-export function optionalDataFromJson(value: unknown, what = 'data'): DataDict | undefined {
-  return value === undefined || value === null ? undefined : dataFromJson(value, what)
+/** Decodes optional data: absent or null means "no new data"; `storedAs` as for dataFromJson. */
+export function optionalDataFromJson(value: unknown, what = 'data', storedAs?: string): DataDict | undefined {
+  return value === undefined || value === null ? undefined : dataFromJson(value, what, storedAs)
 }
 
 // JSON keeps: null, booleans, finite numbers (not -0), strings, arrays and string-keyed dicts

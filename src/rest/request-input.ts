@@ -3,7 +3,7 @@ import { describe } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import { validateAttemptRequest, validateWorkSpecMetaUpdate, validateWorkUnitMeta, validateWorkUnitQuery } from '../coordinate/request-validation.js'
 import { WORK_UNIT_STATUSES, type WorkUnitStatus, isWorkUnitStatus } from '../coordinate/status.js'
-import { validateDataDict, validateWorkUnitKey } from '../coordinate/validation.js'
+import { validateWorkUnitKey } from '../coordinate/validation.js'
 import type { WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
 import { optionalDataFromJson } from './data-json.js'
 import { checkPlainName, decodeKey } from './names.js'
@@ -88,14 +88,11 @@ export function workUnitItemOf(entry: unknown, index: number, where?: string): A
   const body = bodyObject(entry)
   const field = (name: string) => (where === undefined ? name : `${where}.${name}`)
   const key = unitKeyField(body, where)
-  const data = optionalDataFromJson(body.data, field('data'))
+  const data = optionalDataFromJson(body.data, field('data'), `work unit ${index} data`)
   const meta = workUnitMetaField(body.meta, field('meta'))
   // What only the backend's item check would catch, in its words, so that it is refused before
-  // the spec is looked up: a lone surrogate in a text key, and CBOR data that decodes but may
-  // not be stored (deeper than data may nest, say). Data sent as a JSON object was checked whole
-  // as it was read, so walking it again here would only add a third walk.
+  // the spec is looked up: a lone surrogate in a text key (CBOR data got its check as it was read).
   const item: AddWorkUnitItem = { key: validateWorkUnitKey(key, `work unit ${index} key`) }
-  if (typeof body.data === 'string') validateDataDict(data, `work unit ${index} data`)
   if (data !== undefined) item.data = data
   if (meta !== undefined) item.meta = meta
   return item

@@ -38,7 +38,7 @@ export function attemptRoutes({ app, resolver, metrics }: RouteContext): void {
     resource(app, `${A}/${action}`, {
       POST: {
         handler: async (request, reply) => {
-          const data = optionalDataFromJson(bodyObject(request.body).data)
+          const data = optionalDataFromJson(bodyObject(request.body).data, 'data', 'data')
           const attempt = await resolver.attempt(paramsOf(request))
           await attempt[action](data)
           if (action !== 'expire') countCompletion(metrics, attempt, action === 'finish' ? 'finished' : 'failed')

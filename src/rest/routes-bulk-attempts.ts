@@ -26,7 +26,7 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
         const items = bulkItems(request.body, 'completions').map((c, i) => {
           const field = `completions[${i}]`
           if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`${field}.status must be "finished" or "failed"`)
-          return { path: attemptPath(nsName, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`) }
+          return { path: attemptPath(nsName, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`, `completion ${i} data`) }
         })
         const ns = await resolver.namespace(paramsOf(request))
         const completions = await mapLimit(items, READ_PARALLELISM, async ({ path, status, data }) => {

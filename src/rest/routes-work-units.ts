@@ -101,9 +101,10 @@ export function workUnitRoutes({ app, resolver, clock }: RouteContext): void {
     PUT: {
       handler: async (request, reply) => {
         const body = bodyObject(request.body)
-        const data = dataFromJson(body.data, 'data')
+        const data = dataFromJson(body.data, 'data', 'data')
+        const guard = versionGuardOf(body)
         const unit = await resolver.workUnit(paramsOf(request))
-        return ok(reply, { version: await unit.setData(data, versionGuardOf(body)) })
+        return ok(reply, { version: await unit.setData(data, guard) })
       },
     },
   })

@@ -37,14 +37,15 @@ export function workerRoutes({ app, resolver, metrics }: RouteContext): void {
     PUT: {
       handler: async (request, reply) => {
         const body = bodyObject(request.body)
-        const worker = await resolver.worker(paramsOf(request))
-        if ('parent' in body) {
-          const parent = body.parent === null ? null : checkPlainName(stringField(body.parent, 'parent')!, 'parent')
-          await worker.setParent(parent === null ? null : await worker.namespace.worker(parent))
-        }
+        // The whole body is judged before the lookup, which creates a missing worker and
+        // namespace, and before the first change: a refused request leaves everything as it was.
+        const parent = 'parent' in body ? (body.parent === null ? null : checkPlainName(stringField(body.parent, 'parent')!, 'parent')) : undefined
         const active = booleanField(body.active, 'active')
+        const update = active === true ? workerUpdateOf(body) : undefined
+        const worker = await resolver.worker(paramsOf(request))
+        if (parent !== undefined) await worker.setParent(parent === null ? null : await worker.namespace.worker(parent))
         if (active === false) await worker.deactivate()
-        if (active === true) await worker.update(workerUpdateOf(body))
+        if (update !== undefined) await worker.update(update)
         return noContent(reply)
       },
     },
