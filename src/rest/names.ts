@@ -1,3 +1,4 @@
+import { isWellFormedText } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 
 /** The longest name or work unit key a request may carry, in bytes (the store's key limit). */
@@ -24,7 +25,7 @@ export function encodeName(name: string | Uint8Array): string {
   return `-${text.toString('base64url')}`
 }
 
-/** Decodes an encoded name to its exact bytes; InvalidInputError if it is malformed or too long. */
+/** Decodes an encoded name to its exact bytes; InvalidInputError if it is malformed, too long or holds a lone surrogate. */
 export function decodeKey(encoded: string, what = 'name'): Uint8Array {
   let bytes: Uint8Array
   if (encoded.startsWith('-')) {
@@ -35,6 +36,8 @@ export function decodeKey(encoded: string, what = 'name'): Uint8Array {
     }
     bytes = new Uint8Array(Buffer.from(body, 'base64url'))
   } else {
+    // The encoder would write a lone surrogate (JSON text can hold one) as U+FFFD: another key.
+    if (!isWellFormedText(encoded)) throw new InvalidInputError(`${what} must not contain a lone surrogate`)
     bytes = textEncoder.encode(encoded)
   }
   if (bytes.length > MAX_NAME_BYTES) throw new InvalidInputError(`${what} is ${bytes.length} bytes long; the most is ${MAX_NAME_BYTES}`)

@@ -72,10 +72,13 @@ export function workerRoutes({ app, resolver, metrics }: RouteContext): void {
         const specName = stringField(body.work_spec, 'work_spec')
         const unitKey = stringField(body.work_unit, 'work_unit')
         if (specName === undefined || unitKey === undefined) throw new InvalidInputError('make_attempt needs "work_spec" (name) and "work_unit" (encoded key)')
+        const spec = checkPlainName(specName, 'work_spec')
+        const key = decodeKey(unitKey, 'work_unit')
         const lifetimeMs = numberField(body.lifetime_ms, 'lifetime_ms')
+        const guard = versionGuardOf(body)
         const worker = await resolver.worker(paramsOf(request))
-        const unit = await (await worker.namespace.workSpec(checkPlainName(specName, 'work_spec'))).workUnit(decodeKey(unitKey, 'work_unit'))
-        const attempt = resolver.remember(await worker.makeAttempt(unit, lifetimeMs, versionGuardOf(body)))
+        const unit = await (await worker.namespace.workSpec(spec)).workUnit(key)
+        const attempt = resolver.remember(await worker.makeAttempt(unit, lifetimeMs, guard))
         return created(reply, attemptUrl(attempt), await attemptJson(attempt))
       },
     },
