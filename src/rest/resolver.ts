@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Attempt, Coordinate, Namespace, WorkSpec, WorkUnit, Worker } from '../coordinate/api.js'
+import { workUnitKeyId } from '../coordinate/data.js'
 import { NoSuchAttemptError } from './errors.js'
 import { decodeKey, decodeName } from './names.js'
 
@@ -53,18 +54,31 @@ export class Resolver {
     return (await this.namespace(params)).worker(name)
   }
 
+  /** Who the attempt `params` names, decoded as attempt() decodes it: equal for every spelling of one attempt's path. */
+  attemptIdentity(params: PathParams): string {
+    const { id, ns, spec, key } = this.#attemptParts(params)
+    return JSON.stringify([ns, spec, workUnitKeyId(key), id])
+  }
+
   /** The attempt `params.attempt` of the unit the path names; NoSuchAttemptError if it is not one of its attempts. */
   async attempt(params: PathParams): Promise<Attempt> {
-    const id = decodeName(params.attempt ?? '', 'attempt id')
+    const { id, ns, spec, key } = this.#attemptParts(params)
     const known = this.#recent.get(id)
-    const ns = this.namespaceName(params)
-    const spec = decodeName(params.spec ?? '', 'work spec name')
-    const key = decodeKey(params.unit ?? '', 'work unit key')
     if (known !== undefined && isUnder(known, ns, spec, key)) return known
     const unit = await this.workUnit(params)
     const found = (await unit.attempts()).find((a) => a.id === id)
     if (found === undefined) throw new NoSuchAttemptError(id)
     return this.remember(found)
+  }
+
+  // The decoded parts of an attempt's path; the id first, so a path bad in several parts names the id.
+  #attemptParts(params: PathParams): { id: string; ns: string; spec: string; key: Uint8Array } {
+    return {
+      id: decodeName(params.attempt ?? '', 'attempt id'),
+      ns: this.namespaceName(params),
+      spec: decodeName(params.spec ?? '', 'work spec name'),
+      key: decodeKey(params.unit ?? '', 'work unit key'),
+    }
   }
 
   /** Keeps an attempt the API handed out, so requests on it find it without a scan. */

@@ -23,10 +23,16 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
         const nsName = resolver.namespaceName(paramsOf(request))
         // The whole body is read before anything is looked up: bad input anywhere costs no reads
         // and creates no namespace.
+        const seen = new Set<string>()
         const items = bulkItems(request.body, 'completions').map((c, i) => {
           const field = `completions[${i}]`
           if (c.status !== 'finished' && c.status !== 'failed') throw new InvalidInputError(`${field}.status must be "finished" or "failed"`)
-          return { path: attemptPath(nsName, c.attempt_url, field), status: c.status as AttemptCompletion['status'], data: optionalDataFromJson(c.data, `${field}.data`, `completion ${i} data`) }
+          const { path, identity } = attemptOf(resolver, nsName, c.attempt_url, field)
+          const data = optionalDataFromJson(c.data, `${field}.data`, `completion ${i} data`)
+          // A repeat shows in the paths, so it is refused before any lookup, in the backend's words.
+          if (seen.has(identity)) throw new InvalidInputError('the same attempt is completed twice')
+          seen.add(identity)
+          return { path, status: c.status as AttemptCompletion['status'], data }
         })
         const ns = await resolver.namespace(paramsOf(request))
         const completions = await mapLimit(items, READ_PARALLELISM, async ({ path, status, data }) => {
@@ -50,7 +56,7 @@ export function bulkAttemptRoutes({ app, resolver, metrics }: RouteContext): voi
           if (extendMs === undefined) throw new InvalidInputError(`${field} needs "extend_ms"`)
           const data = optionalDataFromJson(r.data, `${field}.data`)
           validateRenewal(extendMs, data)
-          return { path: attemptPath(nsName, r.attempt_url, field), extendMs, data }
+          return { path: attemptOf(resolver, nsName, r.attempt_url, field).path, extendMs, data }
         })
         const ns = await resolver.namespace(paramsOf(request))
         const attempts = await mapLimit(items, READ_PARALLELISM, ({ path }) => attemptOrGone(resolver, path))
@@ -80,14 +86,17 @@ function bulkItems(body: unknown, field: string): Record<string, unknown>[] {
   return list.map((item) => bodyObject(item))
 }
 
-// The path parameters of the attempt an item's attempt_url names, in the request's namespace.
-function attemptPath(nsName: string, url: unknown, field: string): PathParams {
+// The attempt an item's attempt_url names, in the request's namespace: its path parameters, and
+// its identity, the same for every spelling of its path. Finding that decodes the whole path, so
+// a malformed one is refused here, before anything is looked up.
+function attemptOf(resolver: Resolver, nsName: string, url: unknown, field: string): { path: PathParams; identity: string } {
   const parts = ATTEMPT_PATH.exec(stringField(url, `${field}.attempt_url`) ?? '')
   if (parts === null) throw new InvalidInputError(`${field}.attempt_url is not an attempt URL`)
   const [, nsPart, spec, unit, attempt] = parts
   // Compared by name: resolving another namespace would create it.
   if (decodeName(nsPart!, `${field}.attempt_url`) !== nsName) throw new InvalidInputError(`${field} is an attempt of another namespace`)
-  return { ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! }
+  const path = { ns: nsPart!, spec: spec!, unit: unit!, attempt: attempt! }
+  return { path, identity: resolver.attemptIdentity(path) }
 }
 
 // The attempt at `path`, or undefined when it no longer exists.

@@ -73,6 +73,35 @@ describe('POST N/complete_attempts and N/renew_attempts', () => {
     expect(namespaces.namespaces.map((ns) => ns.name)).not.toContain('bulk-unseen')
   })
 
+  it('refuses a repeated attempt, however its path is spelled, before looking any attempt up', async () => {
+    const [a, b] = await claim('bulk-twice', ['a', 'b'])
+    const lookups = watchLookups()
+    // "-YQ" is "a" encoded the long way: the same unit, so the same attempt.
+    const again = a!.url.replace('/work_unit/a/', '/work_unit/-YQ/')
+    const completions = [a!.url, b!.url, again].map((url) => ({ attempt_url: url, status: 'finished' }))
+    const answer = await send(api.url, 'POST', '/namespace/bulk-twice/complete_attempts', { json: { completions } })
+    lookups.restore()
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual({ error: 'INVALID_INPUT', message: 'the same attempt is completed twice' })
+    expect(lookups.calls()).toBe(0)
+    expect((await send(api.url, 'GET', '/namespace/bulk-twice/work_spec/s/counts')).body).toEqual({ pending: 2 })
+  })
+
+  it('refuses a repeated attempt or a malformed attempt URL in a namespace that does not exist, creating none', async () => {
+    const url = '/namespace/bulk-unseen-twice/work_spec/s/work_unit/u/attempt/x'
+    const completions = [url, url].map((u) => ({ attempt_url: u, status: 'failed' }))
+    const completed = await send(api.url, 'POST', '/namespace/bulk-unseen-twice/complete_attempts', { json: { completions } })
+    const renewals = [{ attempt_url: '/namespace/bulk-unseen-twice/work_spec/s/work_unit/-!/attempt/x', extend_ms: 1000 }]
+    const renewed = await send(api.url, 'POST', '/namespace/bulk-unseen-twice/renew_attempts', { json: { renewals } })
+    expect([completed.status, renewed.status]).toEqual([400, 400])
+    expect([completed.body, renewed.body]).toEqual([
+      { error: 'INVALID_INPUT', message: 'the same attempt is completed twice' },
+      { error: 'INVALID_INPUT', message: 'work unit key "-!" starts with "-" but the rest is not base64url' },
+    ])
+    const namespaces = (await send(api.url, 'GET', '/namespace')).body as { namespaces: { name: string }[] }
+    expect(namespaces.namespaces.map((ns) => ns.name)).not.toContain('bulk-unseen-twice')
+  })
+
   it('renews each attempt in order, a deleted one answering gone', async () => {
     const attempts = await claim('bulk-renew', ['a', 'b', 'c'])
     await send(api.url, 'DELETE', '/namespace/bulk-renew/work_spec/s/work_unit?name=b')
