@@ -29,8 +29,10 @@ export function workSpecRoutes({ app, resolver }: RouteContext): void {
     },
     POST: {
       handler: async (request, reply) => {
+        // Judged before the lookup, which creates a missing namespace.
+        const data = validateWorkSpecData(dataFromJson(bodyObject(request.body).data, 'data'))
         const ns = await resolver.namespace(paramsOf(request))
-        const spec = await ns.setWorkSpec(validateWorkSpecData(dataFromJson(bodyObject(request.body).data, 'data')))
+        const spec = await ns.setWorkSpec(data)
         const url = urls.workSpec(ns.name, spec.name)
         return created(reply, url, { name: spec.name, url })
       },

@@ -78,6 +78,16 @@ describe('CBOR data that decodes but may not be stored', () => {
   })
 })
 
+describe('POST N/work_spec', () => {
+  it('refuses a spec that may not be stored before it looks the namespace up', async () => {
+    const spec = Buffer.from(encodeData({ name: 's', deep: nested(300) })).toString('base64')
+    const answer = await send(api.url, 'POST', '/namespace/stored-unseen-spec/work_spec', { json: { data: spec } })
+    expect(answer.status).toBe(400)
+    expect(answer.body).toEqual({ error: 'INVALID_INPUT', message: tooDeep('work spec') })
+    expect(await namespaceNames()).not.toContain('stored-unseen-spec')
+  })
+})
+
 describe('PUT W', () => {
   it('judges the whole body before it changes anything', async () => {
     await send(api.url, 'PUT', '/namespace/stored-worker/worker/child', { json: { active: true } })
