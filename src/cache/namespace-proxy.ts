@@ -216,8 +216,13 @@ export class NamespaceProxy implements Namespace {
 
   /** @internal The spec proxy notifications reach for this name, even if this namespace proxy was dropped. */
   liveSpec(name: string): WorkSpecProxy | undefined {
-    const live = this.#detached ? this.#ctx.namespaces.peek(this.name) : this
-    return live?.cachedSpec(name)
+    return this.#live()?.cachedSpec(name)
+  }
+
+  // The proxy that holds this namespace's snapshots: this one, or once the LRU dropped it (and
+  // its specs with it), the one filed for the name since, if any.
+  #live(): NamespaceProxy | undefined {
+    return this.#detached ? this.#ctx.namespaces.peek(this.name) : this
   }
 
   /** @internal Looks a spec up by name, checking this namespace's handle once if it is not found. */
@@ -252,9 +257,10 @@ export class NamespaceProxy implements Namespace {
     for (const worker of this.#workers.values()) worker.resetHandle()
   }
 
-  /** @internal Every unit snapshot in the namespace may be stale. */
+  /** @internal Every unit snapshot in the namespace may be stale, in whichever proxy holds them. */
   invalidateAllUnits(): void {
-    for (const spec of this.#specs.values()) spec.invalidateUnits()
+    const live = this.#live()
+    if (live !== undefined) for (const spec of live.cachedSpecs()) spec.invalidateUnits()
   }
 
   /** @internal Write-through after a claim: the claimed units, and what a claim may do besides. */

@@ -69,3 +69,24 @@ describe('a finish through the cache that fails after its commit', () => {
     expect(await target.data()).toEqual({ v: 'chained' })
   })
 })
+
+// A caller may keep a namespace proxy after the LRU dropped it; the units it reaches then are
+// held by the proxy filed for the name since, which a failed batch must invalidate as well.
+describe('a failed batch through a namespace proxy the LRU dropped', () => {
+  it('still drops the snapshots the live proxy holds', async () => {
+    const { cache, log } = openCache(backend, clock, { limits: { namespaces: 1 } })
+    const dropped = await cache.namespace('dropped-ns')
+    await cache.namespace('other-ns')
+    const live = await cache.namespace('dropped-ns')
+    expect(live).not.toBe(dropped)
+    const unit = await (await live.setWorkSpec({ name: 'spec' })).addWorkUnit('u', { v: 1 })
+    const rawNs = await backend.namespace('dropped-ns')
+    const raw = await (await rawNs.worker('w')).makeAttempt(await (await rawNs.workSpec('spec')).workUnit('u'))
+    expect(await unit.status()).toBe('pending')
+    log.after = (call) => {
+      if (call === 'Namespace.completeAttempts') throw new DatabaseUnavailableError('unknown', 'reply lost')
+    }
+    await expect(dropped.completeAttempts([{ attempt: raw, status: 'finished' }])).rejects.toThrow(DatabaseUnavailableError)
+    expect(await unit.status()).toBe('finished')
+  })
+})
