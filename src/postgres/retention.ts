@@ -50,16 +50,14 @@ export async function prune(store: Store, policy: RetentionPolicy): Promise<Prun
 async function pruneUnits(store: Store, cutoff: Date): Promise<number> {
   let total = 0
   for (let selected = BATCH; selected === BATCH; ) {
-    total += await store.transaction((trx) =>
-      deleteInLockOrder(store, trx, {
-        select: async (t) => {
-          const ids = (await store.rows(unitsToPruneSql(cutoff, BATCH), t)).map((unit) => unit.id)
-          selected = ids.length
-          return ids
-        },
-        remove: async (t, ids) => (await store.rows(pruneUnitsSql(cutoff, ids), t)).length,
-      }),
-    )
+    total += await deleteInLockOrder(store, {
+      select: async (t) => {
+        const ids = (await store.rows(unitsToPruneSql(cutoff, BATCH), t)).map((unit) => unit.id)
+        selected = ids.length
+        return ids
+      },
+      remove: async (t, ids) => (await store.rows(pruneUnitsSql(cutoff, ids), t)).length,
+    })
   }
   return total
 }

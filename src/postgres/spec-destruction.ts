@@ -4,7 +4,7 @@ import type { Store } from './store.js'
 import { deleteInLockOrder } from './unit-deletion.js'
 
 /**
- * Deletes a spec with its units and their attempts, in one transaction. Deleting the spec row
+ * Deletes a spec with its units and their attempts, in one transaction (per round). Deleting the spec row
  * alone would let its triggers lock each unit before the unit's attempts, against the order of
  * every other writer (sql/lock-order.ts), so the locks come first, as a unit deletion takes them
  * (deleteInLockOrder): the spec's attempts, its row, its units. The row comes before the units
@@ -15,12 +15,10 @@ import { deleteInLockOrder } from './unit-deletion.js'
 export async function destroyWorkSpecInLockOrder(store: Store, namespaceId: string, name: string): Promise<void> {
   const spec = await store.row(workSpecIdSql(namespaceId, name))
   if (!spec) throw new NoSuchWorkSpecError(name)
-  const deleted = await store.transaction((trx) =>
-    deleteInLockOrder(store, trx, {
-      select: async () => ({ specId: spec.id }),
-      lockBetween: async (t) => void (await store.rows(lockWorkSpecSql(spec.id), t)),
-      remove: async (t) => (await store.rows(deleteWorkSpecSql(spec.id), t)).length,
-    }),
-  )
+  const deleted = await deleteInLockOrder(store, {
+    select: async () => ({ specId: spec.id }),
+    lockBetween: async (t) => void (await store.rows(lockWorkSpecSql(spec.id), t)),
+    remove: async (t) => (await store.rows(deleteWorkSpecSql(spec.id), t)).length,
+  })
   if (deleted === 0) throw new NoSuchWorkSpecError(name)
 }

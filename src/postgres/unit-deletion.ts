@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely'
 import type { WorkUnitQuery } from '../coordinate/api.js'
 import { DeletionConflictError } from '../coordinate/errors.js'
 import { isPgError } from './migrate.js'
-import { LOCK_ROUND_SQL, type UnitSet, isEmptyUnitSet, lockAttemptsSql, lockLateAttemptsSql, lockUnitsSql } from './sql/lock-order.js'
+import { type UnitSet, isEmptyUnitSet, lockAttemptsSql, lockLateAttemptsSql, lockUnitsSql } from './sql/lock-order.js'
 import { deleteStillSelectedUnitsSql, unitsToDeleteSql } from './sql/unit-deletion.js'
 import type { Store } from './store.js'
 
@@ -24,32 +24,34 @@ export interface DeletionRound<U extends UnitSet> {
 }
 
 /**
- * Deletes units, and so their attempts, inside `trx`, taking locks in the order every other
+ * Deletes units, and so their attempts, in a transaction, taking locks in the order every other
  * writer does (sql/lock-order.ts): the selected units' attempts, then the units, then
  * (lockLateAttemptsSql, without waiting) any attempt a claim made in between. When such an
- * attempt is held by another writer, the round lets go of every lock it took and starts again
- * from the selection; after MAX_ROUNDS such rounds it throws DeletionConflictError, having
- * deleted nothing in `trx`. Returns what `remove` counted.
+ * attempt is held by another writer, the round's transaction rolls back, letting go of every
+ * lock it took, and a new round starts from the selection; after MAX_ROUNDS such rounds it throws
+ * DeletionConflictError, having deleted nothing. Returns what `remove` counted.
  */
-export async function deleteInLockOrder<U extends UnitSet>(store: Store, trx: Transaction<unknown>, round: DeletionRound<U>): Promise<number> {
+export async function deleteInLockOrder<U extends UnitSet>(store: Store, round: DeletionRound<U>): Promise<number> {
   for (let n = 0; n < MAX_ROUNDS; n++) {
-    const units = await round.select(trx)
-    if (isEmptyUnitSet(units)) return 0
-    await store.rows(LOCK_ROUND_SQL.set, trx)
     try {
-      await store.rows(lockAttemptsSql(units), trx)
-      await round.lockBetween?.(trx)
-      await store.rows(lockUnitsSql(units), trx)
-      await store.rows(lockLateAttemptsSql(units), trx)
+      return await store.transaction((trx) => deletionRound(store, trx, round))
     } catch (error) {
       if (!isPgError(error, LOCK_NOT_AVAILABLE)) throw error
-      await store.rows(LOCK_ROUND_SQL.rollback, trx)
-      continue
     }
-    await store.rows(LOCK_ROUND_SQL.release, trx)
-    return round.remove(trx, units)
   }
   throw new DeletionConflictError(MAX_ROUNDS)
+}
+
+// One round: select, lock in order, delete; a late attempt another writer holds fails it with
+// lock_not_available.
+async function deletionRound<U extends UnitSet>(store: Store, trx: Transaction<unknown>, round: DeletionRound<U>): Promise<number> {
+  const units = await round.select(trx)
+  if (isEmptyUnitSet(units)) return 0
+  await store.rows(lockAttemptsSql(units), trx)
+  await round.lockBetween?.(trx)
+  await store.rows(lockUnitsSql(units), trx)
+  await store.rows(lockLateAttemptsSql(units), trx)
+  return round.remove(trx, units)
 }
 
 /**
@@ -59,10 +61,8 @@ export async function deleteInLockOrder<U extends UnitSet>(store: Store, trx: Tr
  * keep taking new attempts of the selected units away from it.
  */
 export async function deleteWorkUnitsInLockOrder(store: Store, specId: string, query: WorkUnitQuery, now: Date): Promise<number> {
-  return store.transaction((trx) =>
-    deleteInLockOrder(store, trx, {
-      select: async (t) => (await store.rows(unitsToDeleteSql(specId, query, now), t)).map((unit) => unit.id),
-      remove: async (t, units) => (await store.rows(deleteStillSelectedUnitsSql(specId, query, now, units), t)).length,
-    }),
-  )
+  return deleteInLockOrder(store, {
+    select: async (t) => (await store.rows(unitsToDeleteSql(specId, query, now), t)).map((unit) => unit.id),
+    remove: async (t, units) => (await store.rows(deleteStillSelectedUnitsSql(specId, query, now, units), t)).length,
+  })
 }

@@ -52,13 +52,6 @@ export function lockLateAttemptsSql(units: UnitSet): RawBuilder<{ n: number }> {
       SELECT (SELECT count(*) FROM attempts)::integer AS n`
 }
 
-/** The savepoint a round of locks is taken under, so a round that must give up lets go of them all. */
-export const LOCK_ROUND_SQL = {
-  set: sql`SAVEPOINT lock_round`,
-  release: sql`RELEASE SAVEPOINT lock_round`,
-  rollback: sql`ROLLBACK TO SAVEPOINT lock_round`,
-}
-
 /** Orders bigint ids given as decimal strings (no leading zeros) without parsing them, as the locks are taken. */
 export function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
