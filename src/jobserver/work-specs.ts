@@ -3,7 +3,8 @@ import { SECOND } from '../coordinate/clock.js'
 import type { DataDict, DataValue } from '../coordinate/data.js'
 import { GoneError, InvalidInputError, NoSuchWorkSpecError } from '../coordinate/errors.js'
 import type { WorkSpecMetaUpdate } from '../coordinate/work-spec-meta.js'
-import { READ_PARALLELISM, findWorkSpec, mapLimit, noSuchWorkSpec } from './lookups.js'
+import { READ_PARALLELISM, mapLimit } from '../coordinate/map-limit.js'
+import { findWorkSpec, noSuchWorkSpec } from './lookups.js'
 import { type JobServerContext, type MethodTable, type Pair, method, ok } from './method.js'
 import {
   defineEntry,

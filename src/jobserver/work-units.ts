@@ -4,7 +4,8 @@ import { type DataDict, type DataValue, Tuple } from '../coordinate/data.js'
 import { InvalidInputError } from '../coordinate/errors.js'
 import type { WorkUnitStatus } from '../coordinate/status.js'
 import { parseOutputItemStrict } from '../coordinate/work-unit-output.js'
-import { READ_PARALLELISM, findWorkSpec, findWorkUnit, mapLimit, noSuchWorkSpec } from './lookups.js'
+import { READ_PARALLELISM, mapLimit } from '../coordinate/map-limit.js'
+import { findWorkSpec, findWorkUnit, noSuchWorkSpec } from './lookups.js'
 import { type JobServerContext, type MethodTable, type Pair, method, ok } from './method.js'
 import {
   option,

@@ -1,7 +1,7 @@
 import type { Attempt, AttemptCompletion, AttemptRenewal, RenewalOutcome } from '../coordinate/api.js'
 import { GoneError, InvalidInputError, NoSuchWorkSpecError, NoSuchWorkUnitError } from '../coordinate/errors.js'
 import { validateAttemptCompletions, validateRenewal } from '../coordinate/request-validation.js'
-import { READ_PARALLELISM, mapLimit } from '../jobserver/lookups.js'
+import { READ_PARALLELISM, mapLimit } from '../coordinate/map-limit.js'
 import { optionalDataFromJson } from './data-json.js'
 import { decodeName } from './names.js'
 import { bodyObject, numberField, stringField } from './request-input.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { READ_PARALLELISM } from '../../src/jobserver/lookups.js'
+import { READ_PARALLELISM } from '../../src/coordinate/map-limit.js'
 import { type PathParams, Resolver } from '../../src/rest/resolver.js'
 import { send, startTestApi } from './support.js'
 

@@ -3,7 +3,8 @@ import type { DataDict } from '../../coordinate/data.js'
 import { GoneError, NoSuchWorkSpecError } from '../../coordinate/errors.js'
 import type { WorkUnitStatus } from '../../coordinate/status.js'
 import { snapshotData, snapshotStatus } from '../../coordinate/work-unit-snapshot.js'
-import { READ_PARALLELISM, findWorkSpec, findWorkUnit, findWorker, mapLimit } from '../../jobserver/lookups.js'
+import { READ_PARALLELISM, mapLimit } from '../../coordinate/map-limit.js'
+import { findWorkSpec, findWorkUnit, findWorker } from '../../jobserver/lookups.js'
 import type { NewUnit, Operations, UnitCounts, UnitEntry, UnitPageQuery, UnitSelection, UnitStatusEntry, WorkerEntry } from './operations.js'
 
 /** The available filter also takes delayed units, as the daemon's status codes do. */

@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import { createInterface } from 'node:readline/promises'
 import { NoSuchWorkSpecError } from '../../coordinate/errors.js'
-import { mapLimit } from '../../jobserver/lookups.js'
+import { mapLimit } from '../../coordinate/map-limit.js'
 import type { UnitCounts } from '../client/operations.js'
 import { UsageError } from '../usage-error.js'
 import { toJson } from '../output/json-value.js'
