@@ -1,7 +1,8 @@
 /**
- * How long a name waits after `failures` consecutive failed refreshes: `baseMs` doubled per
- * failure, capped at `maxMs`, then "equal jitter" (a random point in the upper half) so that
- * names which failed together do not come back together and fail together again.
+ * How long to wait after `failures` consecutive failures (a cache refresh, a deadlock victim's
+ * rerun, a worker's claim or write): `baseMs` doubled per failure, capped at `maxMs`, then
+ * "equal jitter" (a random point in the upper half) so that callers which failed together do not
+ * come back together and fail together again.
  */
 export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   if (failures <= 0) return 0

@@ -20,7 +20,6 @@ export class WorkBatches {
   complete(attempt: Attempt, status: 'finished' | 'failed', data: DataDict | undefined): Promise<void> {
     return this.#completions.call({ attempt, status, data })
   }
-
 }
 
 /**

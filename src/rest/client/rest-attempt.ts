@@ -100,17 +100,21 @@ export class RestAttempt implements Attempt {
   }
 }
 
-/**
- * An attempt handle from the server's Attempt JSON (full or short); `unit` is reused when it is
- * the attempt's. With `claimed`, the JSON is a request_attempts answer, whose `data` (absent from
- * older servers) is the claim's data.
- */
-export function attemptFromJson(ns: RestNamespace, value: unknown, unit?: RestWorkUnit, claimed = false): RestAttempt {
+/** An attempt handle from the server's Attempt JSON (full or short); `unit` is reused when it is the attempt's. */
+export function attemptFromJson(ns: RestNamespace, value: unknown, unit?: RestWorkUnit): RestAttempt {
+  return attemptOf(ns, obj(value), unit, undefined)
+}
+
+/** An attempt handle from one attempt of a request_attempts answer, whose `data` (absent from older servers) is the claim's data. */
+export function claimedAttemptFromJson(ns: RestNamespace, value: unknown): RestAttempt {
   const a = obj(value)
+  return attemptOf(ns, a, undefined, a.data === undefined ? undefined : dataFromJson(a.data))
+}
+
+function attemptOf(ns: RestNamespace, a: Record<string, unknown>, unit: RestWorkUnit | undefined, claimData: DataDict | undefined): RestAttempt {
   const key = decodeKey(String(a.work_unit))
   const specName = String(a.work_spec)
   const workUnit =
     unit !== undefined && unit.workSpec.name === specName && Buffer.compare(unit.key, key) === 0 ? unit : new RestWorkUnit(new RestWorkSpec(ns, specName), key)
-  const claimData = claimed && a.data !== undefined ? dataFromJson(a.data) : undefined
   return new RestAttempt(String(a.id), workUnit, new RestWorker(ns, String(a.worker)), claimData)
 }

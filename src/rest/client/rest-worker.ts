@@ -5,7 +5,7 @@ import { dataFromJson } from '../data-json.js'
 import { encodeName } from '../names.js'
 import { urls } from '../urls.js'
 import { obj, requiredTime } from './json-in.js'
-import { attemptFromJson } from './rest-attempt.js'
+import { attemptFromJson, claimedAttemptFromJson } from './rest-attempt.js'
 import type { RestNamespace } from './rest-namespace.js'
 import { RestWorkUnit } from './rest-work-unit.js'
 import { finite, optionalDataOut, timeOut } from './request-out.js'
@@ -90,7 +90,7 @@ export class RestWorker implements Worker {
     if (request.workSpecs !== undefined) body.work_specs = request.workSpecs
     if (request.runtimes !== undefined) body.runtimes = request.runtimes
     const answer = obj(await this.#transport.call('POST', `${this.url}/request_attempts`, { body }))
-    return (answer.attempts as unknown[]).map((a) => attemptFromJson(this.namespace, a, undefined, true))
+    return (answer.attempts as unknown[]).map((a) => claimedAttemptFromJson(this.namespace, a))
   }
 
   /** Starts an attempt on a unit whatever its state, or only at `guard.ifVersion`. */
