@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { restCoordinate } from '../../src/rest/index.js'
 import { RestWorkSpec } from '../../src/rest/client/rest-work-spec.js'
+import { AttemptProxy } from '../../src/cache/attempt-proxy.js'
 import { handledUnits, watchClaimTakes } from '../support/claim-data.js'
 import { send, startTestApi } from './support.js'
 
@@ -46,5 +47,20 @@ describe('POST W/request_attempts', () => {
     expect(seen).toEqual([['a', { n: 1 }], ['b', { n: 2, t: 'x' }]])
     expect(reads).not.toHaveBeenCalled()
     reads.mockRestore()
+  })
+
+  it('lets a worker runtime over HTTP read the units when the answer carries no data, as an older server sends', async () => {
+    await specWithUnits('older')
+    // The server's attempts (the cache's) then bring no claim data, so request_attempts leaves `data` out.
+    const noData = vi.spyOn(AttemptProxy.prototype, 'takeClaimData').mockReturnValue(undefined)
+    const reads = vi.spyOn(RestWorkSpec.prototype, 'workUnitSnapshots')
+    try {
+      const seen = await handledUnits(client, 'older', 2)
+      expect(seen).toEqual([['a', { n: 1 }], ['b', { n: 2, t: 'x' }]])
+      expect(reads).toHaveBeenCalled()
+    } finally {
+      noData.mockRestore()
+      reads.mockRestore()
+    }
   })
 })
